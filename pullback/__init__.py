@@ -1,0 +1,69 @@
+"""pullback: pure-functional, fully typed reverse-mode automatic differentiation.
+
+A rule is a function ``rule(x) -> (y, pullback)``; ``compose`` chains rules into
+rules; ``gradient`` seeds the last pullback with 1.0.
+
+>>> from pullback import compose, exp, gradient, square
+>>> gradient(compose(square, exp, square), 0.5)
+3.297442541400256
+"""
+
+from ._api import gradient as gradient
+from ._api import pullback as pullback
+from ._api import value_and_gradient as value_and_gradient
+from ._check import check_rule as check_rule
+from ._check import numerical_gradient as numerical_gradient
+from ._compose import Composition as Composition
+from ._compose import compose as compose
+from ._rules.binary import add as add
+from ._rules.binary import div as div
+from ._rules.binary import mul as mul
+from ._rules.binary import sub as sub
+from ._rules.elementwise import cos as cos
+from ._rules.elementwise import exp as exp
+from ._rules.elementwise import log as log
+from ._rules.elementwise import relu as relu
+from ._rules.elementwise import sigmoid as sigmoid
+from ._rules.elementwise import sin as sin
+from ._rules.elementwise import square as square
+from ._rules.elementwise import tanh as tanh
+from ._rules.factories import add_const as add_const
+from ._rules.factories import power as power
+from ._rules.factories import scale as scale
+from ._types import Array as Array
+from ._types import ElementwiseRule as ElementwiseRule
+from ._types import MultiRule as MultiRule
+from ._types import Pullback as Pullback
+from ._types import Rule as Rule
+
+__all__ = [
+    "Array",
+    "Composition",
+    "ElementwiseRule",
+    "MultiRule",
+    "Pullback",
+    "Rule",
+    "add",
+    "add_const",
+    "check_rule",
+    "compose",
+    "cos",
+    "div",
+    "exp",
+    "gradient",
+    "log",
+    "mul",
+    "numerical_gradient",
+    "power",
+    "pullback",
+    "relu",
+    "scale",
+    "sigmoid",
+    "sin",
+    "square",
+    "sub",
+    "tanh",
+    "value_and_gradient",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,226 @@
+"""``pullback``, ``gradient`` and ``value_and_gradient``: the entry points.
+
+They check what they are given, run the rule once, seed its pullback, and hand
+back cotangents of the same kind as the arguments: a float for a float, an
+array of the argument's shape for an array.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, overload
+
+import numpy as np
+from typing_extensions import TypeVarTuple, Unpack
+
+from ._compose import Composition
+from ._stage_errors import rule_name
+from ._types import MultiRule, Pullback, Rule, Value
+from ._values import as_value, describe
+
+__all__ = ["gradient", "pullback", "value_and_gradient"]
+
+_X = TypeVar("_X")
+_Y = TypeVar("_Y")
+_Args = TypeVarTuple("_Args")
+
+
+@overload
+def pullback(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, Pullback[_Y, _X]]: ...
+@overload
+def pullback(
+    f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
+) -> tuple[_Y, Pullback[_Y, tuple[Unpack[_Args]]]]: ...
+def pullback(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
+    """Run ``f`` at ``xs``; return its value and a checked pullback.
+
+    The pullback maps a cotangent ``dy`` shaped like the value to the
+    cotangent of the argument (one argument) or a tuple with one cotangent
+    per argument. It can be called any number of times, with any ``dy``.
+
+    Args:
+        f: a rule: ``f(*xs) -> (y, back)``.
+        *xs: the arguments, floats or float64 arrays (ints are taken as floats).
+
+    Returns:
+        ``(y, back)``.
+
+    Raises:
+        TypeError: ``f`` is not callable, an argument is not a value, or ``f``
+            does not return ``(value, pullback)``.
+
+    >>> from pullback import compose, exp, pullback, square
+    >>> y, back = pullback(compose(square, exp, square), 0.5)
+    >>> y
+    1.648721270700128
+    >>> back(1.0)
+    3.297442541400256
+    >>> back(2.0)
+    6.594885082800512
+    """
+    y, back, args, name = _forward(f, xs, "pullback")
+    return y, CheckedPullback(back, y, args, name)
+
+
+@overload
+def gradient(f: Rule[_X, _Y], x: _X, /) -> _X: ...
+@overload
+def gradient(f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]) -> tuple[Unpack[_Args]]: ...
+def gradient(f: Any, /, *xs: Any) -> Any:  # type: ignore[misc]
+    """The gradient of ``f`` at ``xs``: its pullback seeded with 1.0.
+
+    For an array-valued ``f`` the seed is ones shaped like the value, so the
+    result is the gradient of the sum of its elements.
+
+    Args:
+        f: a rule: ``f(*xs) -> (y, back)``.
+        *xs: the arguments, floats or float64 arrays (ints are taken as floats).
+
+    Returns:
+        One cotangent for one argument, a tuple of them for several; each is a
+        float for a float argument and an array of its shape for an array.
+
+    Raises:
+        TypeError: ``f`` is not callable, an argument is not a value, or ``f``
+            does not return ``(value, pullback)``.
+        ValueError: a cotangent has a shape that does not fit its argument.
+
+    >>> from pullback import add_const, compose, exp, gradient, mul, power, scale
+    >>> gradient(compose(power(-1), add_const(1), exp, scale(-1)), 1.0)
+    0.19661193324148188
+    >>> gradient(mul, 2.0, 3.0)
+    (3.0, 2.0)
+    """
+    if len(xs) == 1 and type(f) is Composition and type(xs[0]) is float:
+        return f.value_and_gradient(xs[0])[1]
+    return _value_and_gradient(f, xs, "gradient")[1]
+
+
+@overload
+def value_and_gradient(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, _X]: ...
+@overload
+def value_and_gradient(
+    f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
+) -> tuple[_Y, tuple[Unpack[_Args]]]: ...
+def value_and_gradient(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
+    """The value of ``f`` at ``xs`` and its gradient, from one forward pass.
+
+    Args:
+        f: a rule: ``f(*xs) -> (y, back)``.
+        *xs: the arguments, floats or float64 arrays.
+
+    Returns:
+        ``(y, gradient)``, the gradient as :func:`gradient` gives it.
+
+    Raises:
+        TypeError: as :func:`gradient`.
+        ValueError: as :func:`gradient`.
+
+    >>> from pullback import value_and_gradient, sigmoid
+    >>> value_and_gradient(sigmoid, 0.0)
+    (0.5, 0.25)
+    """
+    if len(xs) == 1 and type(f) is Composition and type(xs[0]) is float:
+        return f.value_and_gradient(xs[0])
+    return _value_and_gradient(f, xs, "value_and_gradient")
+
+
+def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
+    y, back, args, name = _forward(f, xs, api)
+    seed = 1.0 if type(y) is float else np.ones_like(y)
+    return y, _cotangents(back(seed), args, name)
+
+
+def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[Value, ...], str]:
+    if not callable(f):
+        raise TypeError(
+            f"{api}: the first argument must be a rule (a callable returning "
+            f"(value, pullback)), got {describe(f)}"
+        )
+    name = rule_name(f)
+    if not xs:
+        raise TypeError(f"{api}({name}): no argument to differentiate at; call {api}(f, x)")
+    if len(xs) == 1:
+        args: tuple[Value, ...] = (as_value(xs[0], f"{api}({name})"),)
+    else:
+        args = tuple(as_value(x, f"{api}({name}), argument {i}") for i, x in enumerate(xs, start=1))
+    out = f(*args)
+    if not (type(out) is tuple and len(out) == 2 and callable(out[1])):
+        raise TypeError(
+            f"{api}: the rule {name} must return (value, pullback), got {describe(out)}"
+        )
+    y = _as_output(out[0], name)
+    return y, out[1], args, name
+
+
+def _as_output(y: Any, name: str) -> Value:
+    if type(y) is float or type(y) is np.ndarray:
+        checked: Value = y
+    elif isinstance(y, (np.floating, np.integer, int)) and not isinstance(y, bool):
+        checked = float(y)
+    else:
+        checked = as_value(y, f"the value returned by {name}")
+    return checked
+
+
+def _cotangents(g: Any, args: tuple[Value, ...], name: str) -> Any:
+    if len(args) == 1:
+        return _like(g, args[0], name, 1)
+    if not (isinstance(g, tuple) and len(g) == len(args)):
+        raise TypeError(
+            f"the pullback of {name} must return a tuple of {len(args)} cotangents "
+            f"(one per argument), got {describe(g)}"
+        )
+    return tuple(
+        _like(gi, x, name, i) for i, (gi, x) in enumerate(zip(g, args, strict=True), start=1)
+    )
+
+
+def _like(g: Any, x: Value, name: str, position: int) -> Any:
+    """The cotangent ``g`` as the same kind as the argument ``x``."""
+    if type(x) is float:
+        if type(g) is float:
+            return g
+        if np.ndim(g) == 0 and not isinstance(g, (str, bytes)) and g is not None:
+            return float(g)
+    elif g is not None and not isinstance(g, (str, bytes, tuple)):
+        out = np.asarray(g, dtype=np.float64)
+        if out.shape == x.shape:  # type: ignore[union-attr]
+            return out if out is not g else out.copy()
+        if out.ndim == 0:  # a constant's zero cotangent, say
+            return np.full(x.shape, float(out))  # type: ignore[union-attr]
+    raise ValueError(
+        f"the pullback of {name} returned {describe(g)} for argument {position}, "
+        f"which is {describe(x)}; a cotangent has the argument's kind and shape"
+    )
+
+
+class CheckedPullback:
+    """The pullback that :func:`pullback` returns: checks ``dy``, shapes the result."""
+
+    __slots__ = ("_args", "_back", "_name", "_y")
+
+    def __init__(self, back: Any, y: Value, args: tuple[Value, ...], name: str) -> None:
+        self._back = back
+        self._y = y
+        self._args = args
+        self._name = name
+
+    def __call__(self, dy: Any, /) -> Any:
+        dy = as_value(dy, f"the pullback of {self._name}")
+        y = self._y
+        if type(y) is not float and np.shape(dy) != y.shape:  # type: ignore[union-attr]
+            dy = _broadcast_seed(dy, y, self._name)
+        return _cotangents(self._back(dy), self._args, self._name)
+
+    def __repr__(self) -> str:
+        return f"<pullback of {self._name}>"
+
+
+def _broadcast_seed(dy: Value, y: Any, name: str) -> Any:
+    try:
+        return np.broadcast_to(dy, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"the pullback of {name}: the cotangent has shape {np.shape(dy)} but the "
+            f"value has shape {y.shape}"
+        ) from None

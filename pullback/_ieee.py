@@ -1,0 +1,151 @@
+"""IEEE 754 arithmetic, identical for Python floats and float64 arrays.
+
+Python's ``math`` module raises where IEEE 754 returns a special value
+(``math.exp(1000.0)`` is an ``OverflowError``, ``math.log(0.0)`` and
+``math.sin(inf)`` are ``ValueError``, ``1.0 / 0.0`` is ``ZeroDivisionError``,
+``(-8.0) ** 0.5`` is a complex number). Each function here takes the fast
+``math`` route for a float and, only when that raises, asks NumPy for the IEEE
+answer of the same operation, so a float and a one-element array always agree.
+Array arithmetic runs with NumPy's floating-point warnings silenced: the
+special values are the documented result, not an accident to warn about.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._types import V
+from ._values import nd
+
+__all__ = ["cos", "cosh", "div", "exp", "log", "pow", "quiet", "sin", "tanh"]
+
+
+def quiet() -> np.errstate:
+    """A context in which NumPy's special values arrive without RuntimeWarnings."""
+    return np.errstate(all="ignore")
+
+
+def _ieee_float(ufunc: Callable[..., Any], *args: float) -> float:
+    # Reached only when math raised: NumPy's float64 scalar maths is IEEE 754.
+    with np.errstate(all="ignore"):
+        return float(ufunc(*(np.float64(a) for a in args)))
+
+
+def exp(x: V) -> V:
+    """``e**x``; inf on overflow."""
+    if isinstance(x, float):
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    with quiet():
+        return nd(np.exp(x))
+
+
+def cosh(x: V) -> V:
+    """``cosh(x)``; inf on overflow."""
+    if isinstance(x, float):
+        try:
+            return math.cosh(x)
+        except OverflowError:
+            return math.inf
+    with quiet():
+        return nd(np.cosh(x))
+
+
+def tanh(x: V) -> V:
+    """``tanh(x)`` (never overflows)."""
+    if isinstance(x, float):
+        return math.tanh(x)
+    return nd(np.tanh(x))
+
+
+def log(x: V) -> V:
+    """Natural log; ``log(0) = -inf``, ``log(x < 0) = nan``."""
+    if isinstance(x, float):
+        try:
+            return math.log(x)
+        except ValueError:
+            return _ieee_float(np.log, x)
+    with quiet():
+        return nd(np.log(x))
+
+
+def sin(x: V) -> V:
+    """``sin(x)``; nan at ±inf."""
+    if isinstance(x, float):
+        try:
+            return math.sin(x)
+        except ValueError:
+            return math.nan
+    with quiet():
+        return nd(np.sin(x))
+
+
+def cos(x: V) -> V:
+    """``cos(x)``; nan at ±inf."""
+    if isinstance(x, float):
+        try:
+            return math.cos(x)
+        except ValueError:
+            return math.nan
+    with quiet():
+        return nd(np.cos(x))
+
+
+def pow(x: V, n: float) -> V:
+    """``x**n`` by C99 ``pow``: never complex, ``0**-1 = inf``, ``(-8)**(1/3) = nan``.
+
+    ``n`` is an ``int`` when the exponent is integral, so a negative base keeps
+    its sign (``(-2.0)**3 = -8``).
+    """
+    if isinstance(x, float):
+        try:
+            # A non-integral n goes through math.pow, which raises where
+            # ``**`` would silently return a complex number.
+            return x**n if type(n) is int else math.pow(x, n)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return _ieee_float(np.power, x, n)
+    if type(n) is int and 0 < abs(n) <= _SMALL_POWER:
+        return _small_power(x, n)
+    with quiet():
+        return nd(np.power(x, n))
+
+
+_SMALL_POWER = 8
+
+
+def _small_power(x: V, n: int) -> V:
+    # On arrays libm's pow costs ~60 ns an element (NumPy fast-paths only
+    # n = -1 and 2), so small integral powers are multiplied out by binary
+    # exponentiation: a few roundings for |n| <= 8 where pow has one, so an
+    # array element may differ from the float result in the last bit. A
+    # negative power is the reciprocal of the positive one, which keeps the
+    # IEEE specials: 0**-k = ±inf by the sign of zero for odd k, inf**-k = 0.
+    k = abs(n)
+    result: V | None = None
+    base = x
+    while True:
+        if k & 1:
+            result = base if result is None else result * base
+        k >>= 1
+        if not k:
+            break
+        base = base * base
+    assert result is not None
+    return result if n > 0 else div(1.0, result)
+
+
+def div(a: float | V, b: V) -> V:
+    """``a / b`` with ``1/0 = inf``, ``0/0 = nan``, ``1/-0.0 = -inf``."""
+    if isinstance(a, float) and isinstance(b, float):
+        try:
+            return a / b
+        except ZeroDivisionError:
+            return _ieee_float(np.divide, a, b)
+    with quiet():
+        return nd(np.divide(a, b))

@@ -1,0 +1,1 @@
+"""The rule table: hand-written primitives, grouped by kind."""
