@@ -95,7 +95,7 @@ def mul(a: V, b: V, /) -> tuple[V, Pullback[V, tuple[V, V]]]:
     y = _apply(np.multiply, a, b, "mul")
 
     def mul_pullback(dy: V) -> tuple[V, V]:
-        return unbroadcast(dy * b, a), unbroadcast(dy * a, b)
+        return unbroadcast(ieee.mul(dy, b), a), unbroadcast(ieee.mul(dy, a), b)
 
     return y, mul_pullback
 
@@ -123,7 +123,7 @@ def div(a: V, b: V, /) -> tuple[V, Pullback[V, tuple[V, V]]]:
 
     def div_pullback(dy: V) -> tuple[V, V]:
         da = ieee.div(dy, b)
-        return unbroadcast(da, a), unbroadcast(-da * y, b)
+        return unbroadcast(da, a), unbroadcast(ieee.mul(-da, y), b)
 
     return y, div_pullback
 
@@ -164,7 +164,10 @@ def unbroadcast(g: Value, like: Value) -> Any:
     6.0
     """
     if type(like) is float:
-        return g if type(g) is float else float(np.sum(g))
+        if type(g) is float:
+            return g
+        with ieee.quiet():
+            return float(np.sum(g))
     shape: tuple[int, ...] = like.shape  # type: ignore[union-attr]
     out: Array = np.asarray(g, dtype=np.float64)
     if out.shape == shape:
@@ -175,4 +178,6 @@ def unbroadcast(g: Value, like: Value) -> Any:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and out.shape[lead + i] != 1
     )
-    return np.array(out.sum(axis=axes) if axes else out, dtype=np.float64).reshape(shape)
+    with ieee.quiet():
+        summed = out.sum(axis=axes) if axes else out
+    return np.array(summed, dtype=np.float64).reshape(shape)

@@ -34,10 +34,10 @@ def square(x: V) -> tuple[V, Pullback[V, V]]:
     (9.0, 6.0)
     """
     x = as_value(x, "square")
-    y = x * x if isinstance(x, float) else nd(x * x)
+    y = ieee.mul(x, x)
 
     def square_pullback(dy: V) -> V:
-        return dy * (2.0 * x)
+        return ieee.mul(dy, ieee.mul(2.0, x))
 
     return y, square_pullback
 
@@ -62,7 +62,7 @@ def exp(x: V) -> tuple[V, Pullback[V, V]]:
     y = ieee.exp(x)
 
     def exp_pullback(dy: V) -> V:
-        return dy * y
+        return ieee.mul(dy, y)
 
     return y, exp_pullback
 
@@ -87,7 +87,7 @@ def log(x: V) -> tuple[V, Pullback[V, V]]:
     y = ieee.log(x)
 
     def log_pullback(dy: V) -> V:
-        return dy * ieee.div(1.0, x)
+        return ieee.mul(dy, ieee.div(1.0, x))
 
     return y, log_pullback
 
@@ -112,7 +112,7 @@ def sin(x: V) -> tuple[V, Pullback[V, V]]:
     y = ieee.sin(x)
 
     def sin_pullback(dy: V) -> V:
-        return dy * ieee.cos(x)
+        return ieee.mul(dy, ieee.cos(x))
 
     return y, sin_pullback
 
@@ -137,7 +137,7 @@ def cos(x: V) -> tuple[V, Pullback[V, V]]:
     y = ieee.cos(x)
 
     def cos_pullback(dy: V) -> V:
-        return dy * -ieee.sin(x)
+        return ieee.mul(dy, -ieee.sin(x))
 
     return y, cos_pullback
 
@@ -167,7 +167,7 @@ def tanh(x: V) -> tuple[V, Pullback[V, V]]:
 
     def tanh_pullback(dy: V) -> V:
         c = ieee.cosh(x)
-        return dy * (1.0 / (c * c))
+        return ieee.mul(dy, ieee.div(1.0, ieee.mul(c, c)))
 
     return y, tanh_pullback
 
@@ -196,7 +196,7 @@ def sigmoid(x: V) -> tuple[V, Pullback[V, V]]:
     y, d = sigmoid_and_derivative(x)
 
     def sigmoid_pullback(dy: V) -> V:
-        return dy * d
+        return ieee.mul(dy, d)
 
     return y, sigmoid_pullback
 
@@ -208,10 +208,11 @@ def sigmoid_and_derivative(x: V) -> tuple[V, V]:
         big = 1.0 / (1.0 + e)
         small = e * big
         return (big if x >= 0.0 else small), big * small
-    e = ieee.exp(-np.abs(x))
-    big = 1.0 / (1.0 + e)
-    small = e * big
-    return nd(np.where(x >= 0.0, big, small)), big * small
+    with ieee.quiet():
+        e = ieee.exp(-np.abs(x))
+        big = 1.0 / (1.0 + e)
+        small = e * big
+        return nd(np.where(x >= 0.0, big, small)), nd(big * small)
 
 
 def relu(x: V) -> tuple[V, Pullback[V, V]]:
@@ -245,6 +246,6 @@ def relu(x: V) -> tuple[V, Pullback[V, V]]:
         d = np.sign(y)
 
     def relu_pullback(dy: V) -> V:
-        return dy * d
+        return ieee.mul(dy, d)
 
     return y, relu_pullback

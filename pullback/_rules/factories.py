@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _ieee as ieee
 from .._types import Pullback, V
-from .._values import as_value, describe, nd
+from .._values import as_value, describe
 
 __all__ = ["AddConst", "Power", "Scale", "add_const", "power", "scale"]
 
@@ -51,9 +51,9 @@ class Scale(_Frozen):
         c = self.c
 
         def scale_pullback(dy: V) -> V:
-            return dy * c
+            return ieee.mul(dy, c)
 
-        return (c * x if isinstance(x, float) else nd(c * x)), scale_pullback
+        return ieee.mul(c, x), scale_pullback
 
     def __repr__(self) -> str:
         return f"scale({self.c!r})"
@@ -76,8 +76,7 @@ class AddConst(_Frozen):
 
     def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]:
         x = as_value(x, repr(self))
-        y = x + self.c
-        return (y if isinstance(y, float) else nd(y)), add_const_pullback
+        return ieee.add(x, self.c), add_const_pullback
 
     def __repr__(self) -> str:
         return f"add_const({self.c!r})"
@@ -109,7 +108,7 @@ class Power(_Frozen):
         y = ieee.pow(x, n)
 
         def power_pullback(dy: V) -> V:
-            return dy * power_derivative(x, n)
+            return ieee.mul(dy, power_derivative(x, n))
 
         return y, power_pullback
 
@@ -132,8 +131,8 @@ def power_derivative(x: V, n: float | int) -> V:
     ``0 * x**-1`` would be ``0 * inf = nan``.
     """
     if n == 0:
-        return x * 0.0 if not isinstance(x, float) else 0.0  # zeros of x's shape
-    return n * ieee.pow(x, n - 1)
+        return 0.0 if isinstance(x, float) else np.zeros_like(x)
+    return ieee.mul(float(n), ieee.pow(x, n - 1))
 
 
 def scale(c: float) -> Scale:
