@@ -154,9 +154,9 @@ def pow(x: V, n: float) -> V:
             return x**n if type(n) is int else math.pow(x, n)
         except (OverflowError, ZeroDivisionError, ValueError):
             return _ieee_float(np.power, x, n)
-    if type(n) is int and 0 < abs(n) <= _SMALL_POWER:
-        return _small_power(x, n)
     with quiet():
+        if type(n) is int and 0 < abs(n) <= _SMALL_POWER:
+            return nd(_small_power(x, n))
         return nd(np.power(x, n))
 
 
