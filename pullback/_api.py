@@ -7,6 +7,7 @@ array of the argument's shape for an array.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -57,8 +58,8 @@ def pullback(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     >>> back(2.0)
     6.594885082800512
     """
-    y, back, args, name = _forward(f, xs, "pullback")
-    return y, CheckedPullback(back, y, args, name)
+    y, back, args = _forward(f, xs, "pullback")
+    return y, CheckedPullback(back, y, args, f)
 
 
 @overload
@@ -125,12 +126,37 @@ def value_and_gradient(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[
 
 
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
-    y, back, args, name = _forward(f, xs, api)
-    seed = 1.0 if type(y) is float else np.ones_like(y)
-    return y, _cotangents(back(seed), args, name)
+    y, back, args = _forward(f, xs, api)
+    if type(y) is float:
+        g = back(1.0)
+        if type(g) is float and len(args) == 1 and type(args[0]) is float:
+            return y, g  # the common case, with nothing to convert
+        return y, _cotangents(g, args, f)
+    return y, _cotangents(back(np.ones_like(y)), args, f)
 
 
-def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[Value, ...], str]:
+def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[Value, ...]]:
+    """Check the call, run ``f`` once, check its answer. Names are made only for errors."""
+    if len(xs) == 1 and type(xs[0]) is float and callable(f):
+        args: tuple[Value, ...] = xs
+    else:
+        args = _checked_args(f, xs, api)
+    try:
+        out = f(*args)
+    except TypeError:
+        _explain_arity(f, args, api)
+        raise
+    if not (type(out) is tuple and len(out) == 2 and callable(out[1])):
+        raise TypeError(
+            f"{api}: the rule {rule_name(f)} must return (value, pullback), got {describe(out)}"
+        )
+    y = out[0]
+    if type(y) is not float and type(y) is not np.ndarray:
+        y = _as_output(y, f)
+    return y, out[1], args
+
+
+def _checked_args(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, ...]:
     if not callable(f):
         raise TypeError(
             f"{api}: the first argument must be a rule (a callable returning "
@@ -140,42 +166,50 @@ def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[V
     if not xs:
         raise TypeError(f"{api}({name}): no argument to differentiate at; call {api}(f, x)")
     if len(xs) == 1:
-        args: tuple[Value, ...] = (as_value(xs[0], f"{api}({name})"),)
-    else:
-        args = tuple(as_value(x, f"{api}({name}), argument {i}") for i, x in enumerate(xs, start=1))
-    out = f(*args)
-    if not (type(out) is tuple and len(out) == 2 and callable(out[1])):
+        return (as_value(xs[0], f"{api}({name})"),)
+    return tuple(as_value(x, f"{api}({name}), argument {i}") for i, x in enumerate(xs, start=1))
+
+
+def _explain_arity(f: Any, args: tuple[Value, ...], api: str) -> None:
+    """Raise a clearer TypeError if ``f`` cannot take ``len(args)`` arguments."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # builtins without a signature
+        return
+    try:
+        signature.bind(*args)
+    except TypeError:
+        name = rule_name(f)
+        params = [p.name for p in signature.parameters.values()]
+        count = f"{len(params)} argument{'s' if len(params) != 1 else ''}"
         raise TypeError(
-            f"{api}: the rule {name} must return (value, pullback), got {describe(out)}"
-        )
-    y = _as_output(out[0], name)
-    return y, out[1], args, name
+            f"{api}({name}): {name} takes {count} ({', '.join(params)}), got {len(args)}; "
+            f"pass one value per argument: {api}({name}, {', '.join(params)})"
+        ) from None
 
 
-def _as_output(y: Any, name: str) -> Value:
-    if type(y) is float or type(y) is np.ndarray:
-        checked: Value = y
-    elif isinstance(y, (np.floating, np.integer, int)) and not isinstance(y, bool):
+def _as_output(y: Any, f: Any) -> Value:
+    checked: Value
+    if isinstance(y, (np.floating, np.integer, int)) and not isinstance(y, bool):
         checked = float(y)
     else:
-        checked = as_value(y, f"the value returned by {name}")
+        checked = as_value(y, f"the value returned by {rule_name(f)}")
     return checked
 
 
-def _cotangents(g: Any, args: tuple[Value, ...], name: str) -> Any:
+def _cotangents(g: Any, args: tuple[Value, ...], f: Any) -> Any:
     if len(args) == 1:
-        return _like(g, args[0], name, 1)
+        return _like(g, args[0], f, 1)
     if not (isinstance(g, tuple) and len(g) == len(args)):
         raise TypeError(
-            f"the pullback of {name} must return a tuple of {len(args)} cotangents "
+            f"the pullback of {rule_name(f)} must return a tuple of {len(args)} cotangents "
             f"(one per argument), got {describe(g)}"
         )
-    return tuple(
-        _like(gi, x, name, i) for i, (gi, x) in enumerate(zip(g, args, strict=True), start=1)
-    )
+    pairs = enumerate(zip(g, args, strict=True), start=1)
+    return tuple(_like(gi, x, f, i) for i, (gi, x) in pairs)
 
 
-def _like(g: Any, x: Value, name: str, position: int) -> Any:
+def _like(g: Any, x: Value, f: Any, position: int) -> Any:
     """The cotangent ``g`` as the same kind as the argument ``x``."""
     if type(x) is float:
         if type(g) is float:
@@ -185,11 +219,11 @@ def _like(g: Any, x: Value, name: str, position: int) -> Any:
     elif g is not None and not isinstance(g, (str, bytes, tuple)):
         out = np.asarray(g, dtype=np.float64)
         if out.shape == x.shape:  # type: ignore[union-attr]
-            return out if out is not g else out.copy()
+            return out
         if out.ndim == 0:  # a constant's zero cotangent, say
             return np.full(x.shape, float(out))  # type: ignore[union-attr]
     raise ValueError(
-        f"the pullback of {name} returned {describe(g)} for argument {position}, "
+        f"the pullback of {rule_name(f)} returned {describe(g)} for argument {position}, "
         f"which is {describe(x)}; a cotangent has the argument's kind and shape"
     )
 
@@ -197,30 +231,35 @@ def _like(g: Any, x: Value, name: str, position: int) -> Any:
 class CheckedPullback:
     """The pullback that :func:`pullback` returns: checks ``dy``, shapes the result."""
 
-    __slots__ = ("_args", "_back", "_name", "_y")
+    __slots__ = ("_args", "_back", "_rule", "_y")
 
-    def __init__(self, back: Any, y: Value, args: tuple[Value, ...], name: str) -> None:
+    def __init__(self, back: Any, y: Value, args: tuple[Value, ...], rule: Any) -> None:
         self._back = back
         self._y = y
         self._args = args
-        self._name = name
+        self._rule = rule
 
     def __call__(self, dy: Any, /) -> Any:
-        dy = as_value(dy, f"the pullback of {self._name}")
         y = self._y
+        if type(dy) is float and type(y) is float:
+            g = self._back(dy)
+            if type(g) is float and len(self._args) == 1 and type(self._args[0]) is float:
+                return g
+            return _cotangents(g, self._args, self._rule)
+        dy = as_value(dy, f"the pullback of {rule_name(self._rule)}")
         if type(y) is not float and np.shape(dy) != y.shape:  # type: ignore[union-attr]
-            dy = _broadcast_seed(dy, y, self._name)
-        return _cotangents(self._back(dy), self._args, self._name)
+            dy = _broadcast_seed(dy, y, self._rule)
+        return _cotangents(self._back(dy), self._args, self._rule)
 
     def __repr__(self) -> str:
-        return f"<pullback of {self._name}>"
+        return f"<pullback of {rule_name(self._rule)}>"
 
 
-def _broadcast_seed(dy: Value, y: Any, name: str) -> Any:
+def _broadcast_seed(dy: Value, y: Any, rule: Any) -> Any:
     try:
         return np.broadcast_to(dy, y.shape)
     except ValueError:
         raise ValueError(
-            f"the pullback of {name}: the cotangent has shape {np.shape(dy)} but the "
-            f"value has shape {y.shape}"
+            f"the pullback of {rule_name(rule)}: the cotangent has shape {np.shape(dy)} but "
+            f"the value has shape {y.shape}"
         ) from None

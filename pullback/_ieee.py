@@ -23,7 +23,7 @@ import numpy as np
 from ._types import V
 from ._values import nd
 
-__all__ = ["cos", "cosh", "div", "exp", "log", "mul", "add", "pow", "quiet", "sin", "tanh"]
+__all__ = ["add", "cos", "cosh", "div", "exp", "log", "mul", "pow", "quiet", "sin", "tanh"]
 
 
 try:

@@ -26,12 +26,13 @@ def describe(x: object) -> str:
     return f"{type(x).__name__} {text}"
 
 
-def as_value(x: V, where: str) -> V:
+def as_value(x: V, where: object) -> V:
     """Return ``x`` as a Python float or a float64 array, or raise naming ``where``.
 
     Args:
         x: what the rule received.
-        where: the rule (or stage) to name in an error, e.g. ``"exp"``.
+        where: the rule (or stage) to name in an error, e.g. ``"exp"``; a rule
+            object is named by its ``repr``, computed only if there is an error.
 
     Returns:
         ``x`` itself when it is already a float or a float64 ndarray; otherwise a
@@ -60,7 +61,8 @@ def as_value(x: V, where: str) -> V:
     return _convert(x, where)  # type: ignore[return-value]
 
 
-def _convert(x: object, where: str) -> Value:
+def _convert(x: object, rule: object) -> Value:
+    where = rule if isinstance(rule, str) else repr(rule)
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(
             f"{where}: expected {_ACCEPTED}, got bool {x!r}; write 1.0 or 0.0 if a number was meant"

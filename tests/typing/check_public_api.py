@@ -1,0 +1,82 @@
+"""Type tests for the public API, checked by ``mypy --strict`` (never run).
+
+``assert_type`` lines state what mypy must infer; a line ending in
+``# type: ignore[code]`` must be an error of that code (mypy --strict warns
+about an unused ignore, so an error that goes missing fails the check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import assert_type
+
+import numpy as np
+
+import pullback as pb
+from pullback import Array, ElementwiseRule, Pullback, Rule
+
+
+def cube(x: float) -> tuple[float, Callable[[float], float]]:
+    return x**3, lambda dy: dy * 3 * x * x
+
+
+def row_sum(x: Array) -> tuple[Array, Callable[[Array], Array]]:
+    return x, lambda dy: dy
+
+
+def rules_and_values() -> None:
+    a: Array = np.zeros(3)
+    assert_type(pb.exp(1.0), tuple[float, Pullback[float, float]])
+    assert_type(pb.exp(a), tuple[Array, Pullback[Array, Array]])
+    assert_type(pb.scale(2.0)(1.0), tuple[float, Pullback[float, float]])
+    assert_type(pb.scale(2.0)(a), tuple[Array, Pullback[Array, Array]])
+    assert_type(pb.mul(2.0, 3.0), tuple[float, Pullback[float, tuple[float, float]]])
+    _y, back = pb.sigmoid(0.5)
+    assert_type(back(1.0), float)
+
+
+def gradients() -> None:
+    a: Array = np.zeros(3)
+    assert_type(pb.gradient(pb.exp, 1.0), float)
+    assert_type(pb.gradient(pb.exp, a), Array)
+    assert_type(pb.gradient(pb.mul, 2.0, 3.0), tuple[float, float])
+    assert_type(pb.gradient(pb.div, a, a), tuple[Array, Array])
+    assert_type(pb.value_and_gradient(pb.sigmoid, 0.0), tuple[float, float])
+    assert_type(pb.value_and_gradient(pb.add, 1.0, 2.0), tuple[float, tuple[float, float]])
+    y, back = pb.pullback(pb.tanh, 0.5)
+    assert_type(y, float)
+    assert_type(back(1.0), float)
+
+
+def compositions() -> None:
+    a: Array = np.zeros(3)
+    chain = pb.compose(pb.power(-1), pb.add_const(1), pb.exp, pb.scale(-1))
+    assert_type(chain, ElementwiseRule)
+    assert_type(pb.gradient(chain, 1.0), float)
+    assert_type(pb.gradient(chain, a), Array)
+    assert_type(pb.compose(), ElementwiseRule)
+    # A user's float rule composes with library rules; the result is a float rule.
+    mixed = pb.compose(pb.exp, cube, pb.scale(2.0))
+    assert_type(mixed, Rule[float, float])
+    assert_type(pb.gradient(mixed, 1.0), float)
+    assert_type(pb.gradient(pb.compose(cube, pb.sin), 1.0), float)
+    assert_type(pb.compose(row_sum, pb.exp), Rule[Array, Array])
+
+
+def expected_errors() -> None:
+    a: Array = np.zeros(3)
+    # A float-only rule composed with an array-only rule.
+    pb.compose(cube, row_sum)  # type: ignore[misc]
+    # A string where a value belongs.
+    pb.gradient(pb.exp, "1.0")  # type: ignore[arg-type]
+    pb.exp("1.0")  # type: ignore[type-var]
+    # Something that is not a rule, in compose and in gradient.
+    pb.compose(pb.exp, 3)  # type: ignore[call-overload]
+    pb.gradient(3.0, 1.0)  # type: ignore[arg-type]
+    # mul with one argument.
+    pb.gradient(pb.mul, 2.0)  # type: ignore[arg-type]
+    # A float gradient is not a str.
+    s: str = pb.gradient(pb.exp, 1.0)  # type: ignore[assignment]
+    # A float rule at an array.
+    pb.gradient(cube, a)  # type: ignore[misc]
+    del s
