@@ -13,7 +13,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._compose import Composition
+from ._compose import Composition, fused_form, scalar_pullback
 from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
 from ._values import as_value, describe
@@ -23,6 +23,7 @@ __all__ = ["gradient", "pullback", "value_and_gradient"]
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
 _Args = TypeVarTuple("_Args")
+_NO_ARGUMENT: Any = object()  # gradient(f) with nothing to differentiate at
 
 
 @overload
@@ -31,7 +32,7 @@ def pullback(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, Pullback[_Y, _X]]: ...
 def pullback(
     f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
 ) -> tuple[_Y, Pullback[_Y, tuple[Unpack[_Args]]]]: ...
-def pullback(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
+def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     """Run ``f`` at ``xs``; return its value and a checked pullback.
 
     The pullback maps a cotangent ``dy`` shaped like the value to the
@@ -58,7 +59,16 @@ def pullback(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     >>> back(2.0)
     6.594885082800512
     """
-    y, back, args = _forward(f, xs, "pullback")
+    if type(x) is float and not more:
+        fused = f.fused if type(f) is Composition else fused_form(f)
+        if fused is not None:
+            try:
+                value, derivative = fused.value_and_gradient(x)
+            except (ArithmeticError, ValueError):
+                pass  # a special value: the stage-by-stage path below is IEEE-exact
+            else:
+                return value, scalar_pullback(derivative)
+    y, back, args = _forward(f, _arguments(x, more), "pullback")
     return y, CheckedPullback(back, y, args, f)
 
 
@@ -66,7 +76,7 @@ def pullback(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
 def gradient(f: Rule[_X, _Y], x: _X, /) -> _X: ...
 @overload
 def gradient(f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]) -> tuple[Unpack[_Args]]: ...
-def gradient(f: Any, /, *xs: Any) -> Any:  # type: ignore[misc]
+def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: ignore[misc]
     """The gradient of ``f`` at ``xs``: its pullback seeded with 1.0.
 
     For an array-valued ``f`` the seed is ones shaped like the value, so the
@@ -91,9 +101,16 @@ def gradient(f: Any, /, *xs: Any) -> Any:  # type: ignore[misc]
     >>> gradient(mul, 2.0, 3.0)
     (3.0, 2.0)
     """
-    if len(xs) == 1 and type(f) is Composition and type(xs[0]) is float:
-        return f.value_and_gradient(xs[0])[1]
-    return _value_and_gradient(f, xs, "gradient")[1]
+    # The hot path, kept to a few bytecodes: a composition or a named primitive at
+    # a float runs its compiled straight-line code.
+    if type(x) is float and not more:
+        fused = f.fused if type(f) is Composition else fused_form(f)
+        if fused is not None:
+            try:
+                return fused.gradient(x)
+            except (ArithmeticError, ValueError):
+                pass  # a special value: the stage-by-stage path below is IEEE-exact
+    return _value_and_gradient(f, _arguments(x, more), "gradient")[1]
 
 
 @overload
@@ -102,7 +119,7 @@ def value_and_gradient(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, _X]: ...
 def value_and_gradient(
     f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
 ) -> tuple[_Y, tuple[Unpack[_Args]]]: ...
-def value_and_gradient(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[misc]
+def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     """The value of ``f`` at ``xs`` and its gradient, from one forward pass.
 
     Args:
@@ -120,9 +137,18 @@ def value_and_gradient(f: Any, /, *xs: Any) -> tuple[Any, Any]:  # type: ignore[
     >>> value_and_gradient(sigmoid, 0.0)
     (0.5, 0.25)
     """
-    if len(xs) == 1 and type(f) is Composition and type(xs[0]) is float:
-        return f.value_and_gradient(xs[0])
-    return _value_and_gradient(f, xs, "value_and_gradient")
+    if type(x) is float and not more:
+        fused = f.fused if type(f) is Composition else fused_form(f)
+        if fused is not None:
+            try:
+                return fused.value_and_gradient(x)
+            except (ArithmeticError, ValueError):
+                pass  # a special value: the stage-by-stage path below is IEEE-exact
+    return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
+
+
+def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:
+    return () if x is _NO_ARGUMENT else (x, *more)
 
 
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:

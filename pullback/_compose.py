@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar, overload
 
+import numpy as np
+
 from . import _fused
 from ._stage_errors import rule_name, stage_error
 from ._types import ElementwiseRule, Rule
 from ._values import as_value
 
-__all__ = ["ChainPullback", "Composition", "compose"]
+__all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
 
 _A = TypeVar("_A")
 _B = TypeVar("_B")
@@ -33,19 +35,21 @@ class Composition:
 
     Made by :func:`compose`; immutable. ``stages`` lists the rules outermost
     first, as they were given; stage 1 is the one applied first (the last
-    listed).
+    listed). ``fused`` is the compiled straight-line form that a float takes
+    when every stage is one of the library's elementwise primitives (else
+    None); it is compiled on first use and kept here, with the composition.
     """
 
-    __slots__ = ("_fused", "_order", "stages")
+    __slots__ = ("_order", "fused", "stages")
     stages: tuple[Callable[..., Any], ...]
     _order: tuple[Callable[..., Any], ...]
-    _fused: _fused.FusedChain | None
+    fused: _fused.FusedChain | None
 
     def __init__(self, stages: Sequence[Callable[..., Any]]) -> None:
         set_ = object.__setattr__
         set_(self, "stages", tuple(stages))
         set_(self, "_order", self.stages[::-1])
-        set_(self, "_fused", _fused.plan(self._order))
+        set_(self, "fused", _fused.plan(self._order))
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a composition is immutable")
@@ -55,14 +59,14 @@ class Composition:
 
     def __call__(self, x: Any, /) -> tuple[Any, Any]:
         """Run the stages on ``x``; return ``(y, pullback)``."""
-        fused = self._fused
+        fused = self.fused
         if fused is not None and type(x) is float:
             try:
-                y, derivative = fused(x)
+                y, derivative = fused.value_and_gradient(x)
             except (ArithmeticError, ValueError):
                 pass  # a special value on the way: the stage-by-stage path is IEEE-exact
             else:
-                return y, ScalarPullback(derivative)
+                return y, scalar_pullback(derivative)
         return self.forward(x)
 
     def forward(self, x: Any) -> tuple[Any, ChainPullback]:
@@ -112,10 +116,10 @@ class Composition:
         >>> compose(square, exp, square).value_and_gradient(0.5)
         (1.648721270700128, 3.297442541400256)
         """
-        fused = self._fused
+        fused = self.fused
         if fused is not None and type(x) is float:
             try:
-                return fused(x)
+                return fused.value_and_gradient(x)
             except (ArithmeticError, ValueError):
                 pass
         y, back = self.forward(x)
@@ -160,28 +164,35 @@ class ChainPullback:
         return f"<pullback of {self.composition!r}>"
 
 
-class ScalarPullback:
+def fused_form(f: object) -> _fused.FusedChain | None:
+    """The compiled float form of a composition or a named primitive, else None."""
+    if type(f) is Composition:
+        return f.fused
+    primitives: dict[Any, _fused.FusedChain] = _fused.PRIMITIVES
+    try:
+        return primitives.get(f)
+    except TypeError:  # an unhashable rule
+        return None
+
+
+def scalar_pullback(derivative: float) -> Callable[[float], float]:
     """The pullback of a fused chain at a float: ``dy -> dy * dy/dx``."""
 
-    __slots__ = ("derivative",)
-    derivative: float
+    def chain_pullback(dy: float) -> float:
+        if type(dy) is float:
+            return dy * derivative
+        dy = as_value(dy, "the pullback of a composition")
+        if type(dy) is not float:
+            raise TypeError(
+                "the pullback of a composition at a float takes a float cotangent, "
+                f"got an array of shape {np.shape(dy)}"
+            )
+        return dy * derivative
 
-    def __init__(self, derivative: float) -> None:
-        object.__setattr__(self, "derivative", derivative)
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError("a pullback is immutable")
-
-    def __call__(self, dy: Any) -> Any:
-        return dy * self.derivative
-
-    def __repr__(self) -> str:
-        return f"<pullback: dy * {self.derivative!r}>"
+    return chain_pullback
 
 
 def _ones_like(y: Any) -> Any:
-    import numpy as np
-
     return np.ones_like(y, dtype=np.float64)
 
 

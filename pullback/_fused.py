@@ -26,7 +26,7 @@ from typing import Any
 from ._rules import elementwise as ew
 from ._rules.factories import AddConst, Power, Scale
 
-__all__ = ["FusedChain", "plan"]
+__all__ = ["PRIMITIVES", "FusedChain", "plan"]
 
 # One chunk of straight-line code per this many stages: long enough that the
 # loop over chunks costs nothing per stage, short enough to compile quickly.
@@ -74,10 +74,12 @@ _TEMPLATES: dict[Callable[..., Any], tuple[str, ...]] = {
 
 
 def _power_expr(v: str, n: float | int) -> str:
-    # As ieee.pow on a float: ``**`` for an integral n (it raises on 0**-k and
-    # on overflow), math.pow otherwise (it raises where ``**`` goes complex).
+    # As ieee.pow on a float: x*x, 1/x, and ``**`` with a float exponent for
+    # another integral n (it raises on 0**-k and on overflow); math.pow for a
+    # non-integral n (it raises where ``**`` would go complex).
     if type(n) is int:
-        return "1.0" if n == 0 else f"({v} ** {n!r})"
+        special = {0: "1.0", 1: v, 2: f"({v} * {v})", -1: f"(1.0 / {v})"}
+        return special.get(n, f"({v} ** {float(n)!r})")
     return f"pow({v}, {n!r})"
 
 
@@ -93,7 +95,9 @@ def _stage_lines(stage: Callable[..., Any]) -> tuple[tuple[str, ...], str | None
         n = stage.n  # type: ignore[attr-defined]
         if n == 0:
             return ("x = 1.0",), "0.0"  # x**0 is 1 even at nan; its derivative is 0
-        derivative = f"{{d}} = {n!r} * {_power_expr('x', n - 1)}"
+        if n == -1:  # from the output, as power_derivative
+            return ("x = 1.0 / x", "{d} = -(x * x)"), "d"
+        derivative = f"{{d}} = {float(n)!r} * {_power_expr('x', n - 1)}"
         return (derivative, f"x = {_power_expr('x', n)}"), "d"
     try:
         template = _TEMPLATES.get(stage)
@@ -103,47 +107,83 @@ def _stage_lines(stage: Callable[..., Any]) -> tuple[tuple[str, ...], str | None
 
 
 class FusedChain:
-    """Compiled straight-line code for a chain; ``chain(x) -> (y, dy/dx)`` at a float."""
+    """Straight-line code for a chain of elementwise primitives, at a float.
 
-    __slots__ = ("_chunks", "_lines")
+    ``value_and_gradient(x) -> (y, dy/dx)`` and ``gradient(x) -> dy/dx`` are
+    compiled on the first call of either (then replace themselves), and raise
+    ``ArithmeticError`` or ``ValueError`` where a special value occurs.
+    """
 
-    def __init__(self, lines: list[tuple[tuple[str, ...], str | None]]) -> None:
+    __slots__ = ("__weakref__", "_lines", "gradient", "value_and_gradient")
+    gradient: Callable[[float], float]
+    value_and_gradient: Callable[[float], tuple[float, float]]
+
+    def __init__(
+        self, lines: list[tuple[tuple[str, ...], str | None]], eager: bool = False
+    ) -> None:
         self._lines = lines
-        self._chunks: tuple[Callable[[float], tuple[float, float]], ...] | None = None
+        self.gradient = self._compile_then_gradient
+        self.value_and_gradient = self._compile_then_value_and_gradient
+        if eager:
+            self._compile()
+
+    def _compile_then_gradient(self, x: float) -> float:
+        self._compile()
+        return self.gradient(x)
+
+    def _compile_then_value_and_gradient(self, x: float) -> tuple[float, float]:
+        self._compile()
+        return self.value_and_gradient(x)
+
+    def _compile(self) -> None:
+        # Identical chunks (a repeated cycle of stages) share one compiled function.
+        compiled: dict[str, dict[str, Any]] = {}
+        chunks = []
+        for start in range(0, len(self._lines), CHUNK):
+            body, product = _chunk_body(self._lines[start : start + CHUNK])
+            if body not in compiled:
+                source = (
+                    f"def chunk(x):\n{body}\n    return x, {product}\n"
+                    f"def chunk_gradient(x):\n{body}\n    return {product}\n"
+                )
+                namespace = dict(_NAMESPACE)
+                exec(compile(source, "<pullback fused chain>", "exec"), namespace)
+                compiled[body] = namespace
+            chunks.append(compiled[body])
+        # Benign race: two threads may compile at once; either result is right.
+        if len(chunks) == 1:
+            self.value_and_gradient = chunks[0]["chunk"]
+            self.gradient = chunks[0]["chunk_gradient"]
+        else:
+            chunked = _Chunked(tuple(c["chunk"] for c in chunks))
+            self.value_and_gradient = chunked
+            self.gradient = chunked.gradient
+
+
+class _Chunked:
+    """A long chain: a loop over compiled chunks, products multiplied last chunk first."""
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: tuple[Callable[[float], tuple[float, float]], ...]) -> None:
+        self.chunks = chunks
 
     def __call__(self, x: float) -> tuple[float, float]:
-        chunks = self._chunks
-        if chunks is None:
-            chunks = self._compile()
-        if len(chunks) == 1:
-            return chunks[0](x)
-        products = []
-        for chunk in chunks:
+        products: list[float] = []
+        push = products.append
+        for chunk in self.chunks:
             x, p = chunk(x)
-            products.append(p)
+            push(p)
         g = 1.0
         for p in reversed(products):
             g = g * p
         return x, g
 
-    def _compile(self) -> tuple[Callable[[float], tuple[float, float]], ...]:
-        # Identical chunks (a repeated cycle of stages) share one compiled function.
-        compiled: dict[str, Callable[[float], tuple[float, float]]] = {}
-        chunks = []
-        for start in range(0, len(self._lines), CHUNK):
-            source = _chunk_source(self._lines[start : start + CHUNK])
-            if source not in compiled:
-                namespace = dict(_NAMESPACE)
-                exec(compile(source, "<pullback fused chain>", "exec"), namespace)
-                compiled[source] = namespace["chunk"]
-            chunks.append(compiled[source])
-        result = tuple(chunks)
-        # Benign race: two threads may compile the same code; either result is right.
-        self._chunks = result
-        return result
+    def gradient(self, x: float) -> float:
+        return self(x)[1]
 
 
-def _chunk_source(stages: list[tuple[tuple[str, ...], str | None]]) -> str:
+def _chunk_body(stages: list[tuple[tuple[str, ...], str | None]]) -> tuple[str, str]:
     body = []
     factors = []
     for i, (lines, factor) in enumerate(stages):
@@ -152,10 +192,10 @@ def _chunk_source(stages: list[tuple[tuple[str, ...], str | None]]) -> str:
         if factor is not None:
             factors.append(f"d{i}" if factor == "d" else factor)
     product = " * ".join(reversed(factors)) if factors else "1.0"
-    return "def chunk(x):\n" + "\n".join(body) + f"\n    return x, {product}\n"
+    return "\n".join(body), product
 
 
-def plan(order: Sequence[Callable[..., Any]]) -> FusedChain | None:
+def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain | None:
     """The fused form of stages in application order, or None if one is not fusible."""
     if not order:
         return None
@@ -165,4 +205,11 @@ def plan(order: Sequence[Callable[..., Any]]) -> FusedChain | None:
         if stage_lines is None:
             return None
         lines.append(stage_lines)
-    return FusedChain(lines)
+    return FusedChain(lines, eager)
+
+
+# Each named primitive on its own, compiled once at import (never changed after):
+# ``gradient(sigmoid, x)`` at a float takes the same straight-line path as a chain.
+PRIMITIVES: dict[Callable[..., Any], FusedChain] = {
+    rule: chain for rule in _TEMPLATES if (chain := plan((rule,), eager=True)) is not None
+}

@@ -145,15 +145,26 @@ def pow(x: V, n: float) -> V:
     """``x**n`` by C99 ``pow``: never complex, ``0**-1 = inf``, ``(-8)**(1/3) = nan``.
 
     ``n`` is an ``int`` when the exponent is integral, so a negative base keeps
-    its sign (``(-2.0)**3 = -8``).
+    its sign (``(-2.0)**3 = -8``). ``x**2`` is ``x*x`` and ``x**-1`` is ``1/x``,
+    both correctly rounded, as pow's are.
     """
     if isinstance(x, float):
+        if type(n) is int:
+            if n == 2:
+                return x * x
+            if n == -1:
+                return div(1.0, x)
+            if n == 1:
+                return x
         try:
-            # A non-integral n goes through math.pow, which raises where
-            # ``**`` would silently return a complex number.
-            return x**n if type(n) is int else math.pow(x, n)
+            # An integral n goes to ``**`` as a float (half the cost of an int
+            # exponent, the same C pow); a non-integral one to math.pow, which
+            # raises where ``**`` would silently return a complex number.
+            return x ** float(n) if type(n) is int else math.pow(x, n)
         except (OverflowError, ZeroDivisionError, ValueError):
             return _ieee_float(np.power, x, n)
+    if n == 1:
+        return x.copy()  # a new array, like every other rule's value
     with quiet():
         if type(n) is int and 0 < abs(n) <= _SMALL_POWER:
             return nd(_small_power(x, n))

@@ -132,6 +132,11 @@ def power_derivative(x: V, n: float | int) -> V:
     """
     if n == 0:
         return 0.0 if isinstance(x, float) else np.zeros_like(x)
+    if n == -1:
+        # From the output y = 1/x: -y² costs a multiply where x**-2 costs a pow
+        # (and is -inf at ±0, 0 at ±inf, as the table says).
+        y = ieee.div(1.0, x)
+        return -ieee.mul(y, y)
     return ieee.mul(float(n), ieee.pow(x, n - 1))
 
 
