@@ -13,7 +13,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 from typing_extensions import TypeVarTuple, Unpack
 
-from ._compose import Composition, fused_form, scalar_pullback
+from ._compose import Composition, array_pullback, fused_form, scalar_pullback
 from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
 from ._values import as_value, describe
@@ -67,7 +67,12 @@ def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  
             except (ArithmeticError, ValueError):
                 pass  # a special value: the stage-by-stage path below is IEEE-exact
             else:
-                return value, scalar_pullback(derivative)
+                return value, scalar_pullback(derivative, f)
+    elif type(x) is np.ndarray and x.dtype == np.float64 and not more:
+        fused = fused_form(f)
+        if fused is not None:
+            values, derivatives = fused.array_value_and_gradient(x)
+            return values, array_pullback(derivatives, f)
     y, back, args = _forward(f, _arguments(x, more), "pullback")
     return y, CheckedPullback(back, y, args, f)
 
@@ -110,6 +115,10 @@ def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: igno
                 return fused.gradient(x)
             except (ArithmeticError, ValueError):
                 pass  # a special value: the stage-by-stage path below is IEEE-exact
+    elif type(x) is np.ndarray and x.dtype == np.float64 and not more:
+        fused = fused_form(f)
+        if fused is not None:
+            return fused.array_gradient(x)
     return _value_and_gradient(f, _arguments(x, more), "gradient")[1]
 
 
@@ -144,6 +153,10 @@ def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[An
                 return fused.value_and_gradient(x)
             except (ArithmeticError, ValueError):
                 pass  # a special value: the stage-by-stage path below is IEEE-exact
+    elif type(x) is np.ndarray and x.dtype == np.float64 and not more:
+        fused = fused_form(f)
+        if fused is not None:
+            return fused.array_value_and_gradient(x)
     return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
 
 

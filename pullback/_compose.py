@@ -16,8 +16,9 @@ from typing import Any, NoReturn, TypeVar, overload
 import numpy as np
 
 from . import _fused
+from . import _ieee as ieee
 from ._stage_errors import rule_name, stage_error
-from ._types import ElementwiseRule, Rule
+from ._types import Array, ElementwiseRule, Rule
 from ._values import as_value
 
 __all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
@@ -60,13 +61,17 @@ class Composition:
     def __call__(self, x: Any, /) -> tuple[Any, Any]:
         """Run the stages on ``x``; return ``(y, pullback)``."""
         fused = self.fused
-        if fused is not None and type(x) is float:
-            try:
-                y, derivative = fused.value_and_gradient(x)
-            except (ArithmeticError, ValueError):
-                pass  # a special value on the way: the stage-by-stage path is IEEE-exact
-            else:
-                return y, scalar_pullback(derivative)
+        if fused is not None:
+            if type(x) is float:
+                try:
+                    value, derivative = fused.value_and_gradient(x)
+                except (ArithmeticError, ValueError):
+                    pass  # a special value on the way: the stage-by-stage path is IEEE-exact
+                else:
+                    return value, scalar_pullback(derivative, self)
+            elif type(x) is np.ndarray and x.dtype == np.float64:
+                values, derivatives = fused.array_value_and_gradient(x)
+                return values, array_pullback(derivatives, self)
         return self.forward(x)
 
     def forward(self, x: Any) -> tuple[Any, ChainPullback]:
@@ -117,11 +122,14 @@ class Composition:
         (1.648721270700128, 3.297442541400256)
         """
         fused = self.fused
-        if fused is not None and type(x) is float:
-            try:
-                return fused.value_and_gradient(x)
-            except (ArithmeticError, ValueError):
-                pass
+        if fused is not None:
+            if type(x) is float:
+                try:
+                    return fused.value_and_gradient(x)
+                except (ArithmeticError, ValueError):
+                    pass
+            elif type(x) is np.ndarray and x.dtype == np.float64:
+                return fused.array_value_and_gradient(x)
         y, back = self.forward(x)
         return y, back(1.0 if type(y) is float else _ones_like(y))
 
@@ -175,19 +183,37 @@ def fused_form(f: object) -> _fused.FusedChain | None:
         return None
 
 
-def scalar_pullback(derivative: float) -> Callable[[float], float]:
+def scalar_pullback(derivative: float, rule: object) -> Callable[[float], float]:
     """The pullback of a fused chain at a float: ``dy -> dy * dy/dx``."""
 
     def chain_pullback(dy: float) -> float:
         if type(dy) is float:
             return dy * derivative
-        dy = as_value(dy, "the pullback of a composition")
+        where = f"the pullback of {rule_name(rule)}"
+        dy = as_value(dy, where)
         if type(dy) is not float:
             raise TypeError(
-                "the pullback of a composition at a float takes a float cotangent, "
+                f"{where}: the value is a float, so the cotangent must be a float, "
                 f"got an array of shape {np.shape(dy)}"
             )
         return dy * derivative
+
+    return chain_pullback
+
+
+def array_pullback(derivatives: Array, rule: object) -> Callable[[Any], Array]:
+    """The pullback of a fused chain at an array: ``dy -> dy * dy/dx``, elementwise."""
+
+    def chain_pullback(dy: Any) -> Array:
+        if not (type(dy) is np.ndarray and dy.shape == derivatives.shape):
+            where = f"the pullback of {rule_name(rule)}"
+            dy = as_value(dy, where)
+            if type(dy) is np.ndarray and dy.shape != derivatives.shape:
+                raise ValueError(
+                    f"{where}: the cotangent has shape {dy.shape} "
+                    f"but the value has shape {derivatives.shape}"
+                )
+        return ieee.mul(dy, derivatives)
 
     return chain_pullback
 

@@ -23,8 +23,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._fused_arrays import ArrayKernel, kernel_for, run
 from ._rules import elementwise as ew
 from ._rules.factories import AddConst, Power, Scale
+from ._types import Array
 
 __all__ = ["PRIMITIVES", "FusedChain", "plan"]
 
@@ -59,15 +61,13 @@ _TEMPLATES: dict[Callable[..., Any], tuple[str, ...]] = {
     ew.sigmoid: (
         "if x >= 0.0:",
         "    e = exp(-x)",
-        "    b = 1.0 / (1.0 + e)",
-        "    s = e * b",
-        "    x = b",
+        "    t = 1.0 + e",
+        "    x = 1.0 / t",
         "else:",
         "    e = exp(x)",
-        "    b = 1.0 / (1.0 + e)",
-        "    s = e * b",
-        "    x = s",
-        "{d} = b * s",
+        "    t = 1.0 + e",
+        "    x = e / t",
+        "{d} = e / (t * t)",
     ),
     ew.relu: ("x = 0.0 if x <= 0.0 else x", "{d} = 1.0 if x > 0.0 else x * 0.0"),
 }
@@ -114,18 +114,30 @@ class FusedChain:
     ``ArithmeticError`` or ``ValueError`` where a special value occurs.
     """
 
-    __slots__ = ("__weakref__", "_lines", "gradient", "value_and_gradient")
+    __slots__ = ("_kernels", "_lines", "gradient", "value_and_gradient")
     gradient: Callable[[float], float]
     value_and_gradient: Callable[[float], tuple[float, float]]
 
     def __init__(
-        self, lines: list[tuple[tuple[str, ...], str | None]], eager: bool = False
+        self,
+        lines: list[tuple[tuple[str, ...], str | None]],
+        kernels: tuple[ArrayKernel, ...],
+        eager: bool = False,
     ) -> None:
         self._lines = lines
+        self._kernels = kernels
         self.gradient = self._compile_then_gradient
         self.value_and_gradient = self._compile_then_value_and_gradient
         if eager:
             self._compile()
+
+    def array_value_and_gradient(self, x: Array) -> tuple[Array, Array]:
+        """The value and the elementwise derivative at a float64 array (a new array)."""
+        return run(self._kernels, x, True)
+
+    def array_gradient(self, x: Array) -> Array:
+        """The elementwise derivative at a float64 array (a new array)."""
+        return run(self._kernels, x, False)[1]
 
     def _compile_then_gradient(self, x: float) -> float:
         self._compile()
@@ -200,12 +212,15 @@ def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain
     if not order:
         return None
     lines = []
+    kernels = []
     for stage in order:
         stage_lines = _stage_lines(stage)
-        if stage_lines is None:
+        kernel = kernel_for(stage)
+        if stage_lines is None or kernel is None:
             return None
         lines.append(stage_lines)
-    return FusedChain(lines, eager)
+        kernels.append(kernel)
+    return FusedChain(lines, tuple(kernels), eager)
 
 
 # Each named primitive on its own, compiled once at import (never changed after):

@@ -177,7 +177,8 @@ def sigmoid(x: V) -> tuple[V, Pullback[V, V]]:
 
     Both tails are exact: with ``e = exp(-|x|)`` (which cannot overflow),
     ``σ(|x|) = 1/(1+e)`` and ``σ(-|x|) = e/(1+e)``. The derivative is their
-    product, so ``σ'(40) = 4.248e-18`` where ``y·(1-y)`` would give 0.
+    product ``e/(1+e)²``, so ``σ'(40) = 4.248e-18`` where ``y·(1-y)`` would
+    give 0.
 
     Args:
         x: a float or a float64 array.
@@ -202,17 +203,19 @@ def sigmoid(x: V) -> tuple[V, Pullback[V, V]]:
 
 
 def sigmoid_and_derivative(x: V) -> tuple[V, V]:
-    """``(σ(x), σ(x)·σ(-x))``, computed once from ``exp(-|x|)``."""
+    """``(σ(x), σ(x)·σ(-x))``, computed once from ``e = exp(-|x|)``, ``t = 1 + e``.
+
+    ``σ(|x|) = 1/t`` and ``σ(-|x|) = e/t``, each one rounding; the derivative
+    is their product, ``e/t²``.
+    """
     if isinstance(x, float):
         e = ieee.exp(-abs(x))
-        big = 1.0 / (1.0 + e)
-        small = e * big
-        return (big if x >= 0.0 else small), big * small
+        t = 1.0 + e
+        return (1.0 / t if x >= 0.0 else e / t), e / (t * t)
     with ieee.quiet():
         e = ieee.exp(-np.abs(x))
-        big = 1.0 / (1.0 + e)
-        small = e * big
-        return nd(np.where(x >= 0.0, big, small)), nd(big * small)
+        t = 1.0 + e
+        return nd(np.where(x >= 0.0, 1.0, e) / t), nd(e / (t * t))
 
 
 def relu(x: V) -> tuple[V, Pullback[V, V]]:

@@ -1,0 +1,170 @@
+"""The fused form of a chain of the library's elementwise primitives, on arrays.
+
+Why: stage by stage, every primitive allocates its value and keeps its
+derivative for a pullback closure, and the backward pass multiplies the
+cotangent through every stage: about 2.5x the hand-written NumPy derivative
+on a million elements. Here one pass runs the stages in order, each kernel
+writing into buffers that the call itself allocated (never into the caller's
+array), and multiplies the local derivatives into one accumulator as it goes;
+constant factors (``scale(c)``) are folded into one number. The value of the
+last stage is skipped when only the gradient is wanted.
+
+Each kernel is the same arithmetic as its rule in ``_rules`` (so a stage's
+value and local derivative are the rule's, bit for bit); only the order in
+which the local derivatives are multiplied differs from the backward pass
+(first stage first), a difference of an ulp or two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _ieee as ieee
+from ._rules import elementwise as ew
+from ._rules.factories import AddConst, Power, Scale, power_derivative
+from ._types import Array
+
+__all__ = ["ArrayKernel", "kernel_for", "run"]
+
+# kernel(x, own, need_value) -> (value, local derivative). ``own`` says the
+# kernel may overwrite ``x`` (a buffer of this call, not the caller's array).
+# The derivative is an array, a float constant, or None for 1.
+ArrayKernel = Callable[[Array, bool, bool], tuple[Array, "Array | float | None"]]
+
+
+def _out(x: Array, own: bool) -> Array:
+    return x if own else np.empty_like(x)
+
+
+def square_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    d = np.multiply(2.0, x)
+    return np.multiply(x, x, out=_out(x, own)), d
+
+
+def exp_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    y = np.exp(x, out=_out(x, own))
+    return y, y
+
+
+def log_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    d = np.divide(1.0, x)
+    return np.log(x, out=_out(x, own)), d
+
+
+def sin_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    d = np.cos(x)
+    return np.sin(x, out=_out(x, own)), d
+
+
+def cos_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    d = np.sin(x)
+    np.negative(d, out=d)
+    return np.cos(x, out=_out(x, own)), d
+
+
+def tanh_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    c = np.cosh(x)
+    np.multiply(c, c, out=c)
+    np.divide(1.0, c, out=c)
+    return np.tanh(x, out=_out(x, own)), c
+
+
+def sigmoid_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    # As sigmoid_and_derivative: e = exp(-|x|), t = 1 + e, y = (1 or e)/t, d = e/t².
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    t = np.add(e, 1.0)
+    if need_value:
+        y = np.where(x >= 0.0, 1.0, e)
+        np.divide(y, t, out=y)
+    else:
+        y = x  # not wanted: the last stage of a gradient
+    np.multiply(t, t, out=t)
+    np.divide(e, t, out=e)
+    return y, e
+
+
+def relu_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+    y = np.where(x <= 0.0, 0.0, x)
+    return y, np.sign(y)
+
+
+def _scale_kernel(c: float) -> ArrayKernel:
+    def scale_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+        return np.multiply(c, x, out=_out(x, own)), c
+
+    return scale_kernel
+
+
+def _add_const_kernel(c: float) -> ArrayKernel:
+    def add_const_kernel(
+        x: Array, own: bool, need_value: bool
+    ) -> tuple[Array, Array | float | None]:
+        return np.add(x, c, out=_out(x, own)), None
+
+    return add_const_kernel
+
+
+def _power_kernel(n: float | int) -> ArrayKernel:
+    def power_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+        return ieee.pow(x, n), power_derivative(x, n)
+
+    return power_kernel
+
+
+_KERNELS: dict[Callable[..., Any], ArrayKernel] = {
+    ew.square: square_kernel,
+    ew.exp: exp_kernel,
+    ew.log: log_kernel,
+    ew.sin: sin_kernel,
+    ew.cos: cos_kernel,
+    ew.tanh: tanh_kernel,
+    ew.sigmoid: sigmoid_kernel,
+    ew.relu: relu_kernel,
+}
+
+
+def kernel_for(stage: Callable[..., Any]) -> ArrayKernel | None:
+    """The array kernel of a library primitive, or None for any other rule."""
+    kind = type(stage)
+    if kind is Scale:
+        return _scale_kernel(stage.c)  # type: ignore[attr-defined]
+    if kind is AddConst:
+        return _add_const_kernel(stage.c)  # type: ignore[attr-defined]
+    if kind is Power:
+        return _power_kernel(stage.n)  # type: ignore[attr-defined]
+    try:
+        return _KERNELS.get(stage)
+    except TypeError:  # an unhashable user rule
+        return None
+
+
+def run(kernels: tuple[ArrayKernel, ...], x: Array, need_value: bool) -> tuple[Array, Array]:
+    """Run the kernels on ``x``; return the value and the elementwise derivative."""
+    g: Array | None = None
+    constant = 1.0
+    own = False
+    last = len(kernels) - 1
+    with ieee.quiet():
+        for i, kernel in enumerate(kernels):
+            x, d = kernel(x, own, need_value or i < last)
+            own = True
+            if d is None:
+                continue
+            if isinstance(d, float):
+                constant *= d
+            elif g is None:
+                # The first derivative array becomes the accumulator; a copy
+                # if it is the running value, which the next stage overwrites.
+                g = d.copy() if d is x else d
+            else:
+                np.multiply(g, d, out=g)
+        if g is None:
+            g = np.full(x.shape, constant)
+        elif constant != 1.0:
+            np.multiply(g, constant, out=g)
+    return x, g
