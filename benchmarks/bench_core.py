@@ -103,6 +103,7 @@ def workloads(quick: bool) -> list[Workload]:
                 Row("plain forward", lambda: plain_sigmoid(1.0)),
                 Row("hand-written derivative", lambda: hand_sigmoid_derivative(1.0)),
                 Row("pullback gradient", lambda: pb.gradient(w1, 1.0)),
+                Row("pullback(f, x)", lambda: pb.pullback(w1, 1.0)),
                 Row("pullback(f, x) then back(1.0)", lambda: pullback_then_back(w1, 1.0)),
                 Row("stage by stage", lambda: w1.forward(1.0)[1](1.0)),
             ),

@@ -29,50 +29,51 @@ from ._types import Array
 
 __all__ = ["ArrayKernel", "kernel_for", "run"]
 
-# kernel(x, own, need_value) -> (value, local derivative). ``own`` says the
-# kernel may overwrite ``x`` (a buffer of this call, not the caller's array).
-# The derivative is an array, a float constant, or None for 1.
-ArrayKernel = Callable[[Array, bool, bool], tuple[Array, "Array | float | None"]]
+# kernel(x, own, need_value) -> (value, local derivative, constant factor).
+# ``own`` says the kernel may overwrite ``x`` (a buffer of this call, never the
+# caller's array). The local derivative is the array times the factor; the
+# array is None where it is 1 (scale, add_const).
+Derivative = tuple[Array, "Array | None", float]
+ArrayKernel = Callable[[Array, bool, bool], Derivative]
 
 
 def _out(x: Array, own: bool) -> Array:
     return x if own else np.empty_like(x)
 
 
-def square_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def square_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     d = np.multiply(2.0, x)
-    return np.multiply(x, x, out=_out(x, own)), d
+    return np.multiply(x, x, out=_out(x, own)), d, 1.0
 
 
-def exp_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def exp_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     y = np.exp(x, out=_out(x, own))
-    return y, y
+    return y, y, 1.0
 
 
-def log_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def log_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     d = np.divide(1.0, x)
-    return np.log(x, out=_out(x, own)), d
+    return np.log(x, out=_out(x, own)), d, 1.0
 
 
-def sin_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def sin_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     d = np.cos(x)
-    return np.sin(x, out=_out(x, own)), d
+    return np.sin(x, out=_out(x, own)), d, 1.0
 
 
-def cos_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
-    d = np.sin(x)
-    np.negative(d, out=d)
-    return np.cos(x, out=_out(x, own)), d
+def cos_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
+    d = np.sin(x)  # the derivative is -sin: the sign goes into the factor, exactly
+    return np.cos(x, out=_out(x, own)), d, -1.0
 
 
-def tanh_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def tanh_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     c = np.cosh(x)
     np.multiply(c, c, out=c)
     np.divide(1.0, c, out=c)
-    return np.tanh(x, out=_out(x, own)), c
+    return np.tanh(x, out=_out(x, own)), c, 1.0
 
 
-def sigmoid_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def sigmoid_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     # As sigmoid_and_derivative: e = exp(-|x|), t = 1 + e, y = (1 or e)/t, d = e/t².
     e = np.abs(x)
     np.negative(e, out=e)
@@ -85,33 +86,34 @@ def sigmoid_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array 
         y = x  # not wanted: the last stage of a gradient
     np.multiply(t, t, out=t)
     np.divide(e, t, out=e)
-    return y, e
+    return y, e, 1.0
 
 
-def relu_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
+def relu_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
     y = np.where(x <= 0.0, 0.0, x)
-    return y, np.sign(y)
+    return y, np.sign(y), 1.0
 
 
 def _scale_kernel(c: float) -> ArrayKernel:
-    def scale_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
-        return np.multiply(c, x, out=_out(x, own)), c
+    def scale_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
+        return np.multiply(c, x, out=_out(x, own)), None, c
 
     return scale_kernel
 
 
 def _add_const_kernel(c: float) -> ArrayKernel:
-    def add_const_kernel(
-        x: Array, own: bool, need_value: bool
-    ) -> tuple[Array, Array | float | None]:
-        return np.add(x, c, out=_out(x, own)), None
+    def add_const_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
+        return np.add(x, c, out=_out(x, own)), None, 1.0
 
     return add_const_kernel
 
 
 def _power_kernel(n: float | int) -> ArrayKernel:
-    def power_kernel(x: Array, own: bool, need_value: bool) -> tuple[Array, Array | float | None]:
-        return ieee.pow(x, n), power_derivative(x, n)
+    def power_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
+        if n == -1:  # y = 1/x, d = -y², as power_derivative
+            y = np.divide(1.0, x, out=_out(x, own))
+            return y, np.multiply(y, y), -1.0
+        return ieee.pow(x, n), power_derivative(x, n), 1.0
 
     return power_kernel
 
@@ -151,16 +153,16 @@ def run(kernels: tuple[ArrayKernel, ...], x: Array, need_value: bool) -> tuple[A
     last = len(kernels) - 1
     with ieee.quiet():
         for i, kernel in enumerate(kernels):
-            x, d = kernel(x, own, need_value or i < last)
+            x, d, factor = kernel(x, own, need_value or i < last)
             own = True
+            constant *= factor
             if d is None:
                 continue
-            if isinstance(d, float):
-                constant *= d
-            elif g is None:
-                # The first derivative array becomes the accumulator; a copy
-                # if it is the running value, which the next stage overwrites.
-                g = d.copy() if d is x else d
+            if g is None:
+                g = d
+                # The derivative may be the running value itself (exp): then
+                # the next stage writes a new buffer instead of overwriting it.
+                own = d is not x
             else:
                 np.multiply(g, d, out=g)
         if g is None:
