@@ -8,6 +8,7 @@ rules; ``gradient`` seeds the last pullback with 1.0.
 3.297442541400256
 """
 
+from . import ops as ops
 from ._api import gradient as gradient
 from ._api import pullback as pullback
 from ._api import value_and_gradient as value_and_gradient
@@ -15,6 +16,8 @@ from ._check import check_rule as check_rule
 from ._check import numerical_gradient as numerical_gradient
 from ._compose import Composition as Composition
 from ._compose import compose as compose
+from ._higher import hessian as hessian
+from ._higher import jacobian as jacobian
 from ._rules.binary import add as add
 from ._rules.binary import div as div
 from ._rules.binary import mul as mul
@@ -30,6 +33,8 @@ from ._rules.elementwise import tanh as tanh
 from ._rules.factories import add_const as add_const
 from ._rules.factories import power as power
 from ._rules.factories import scale as scale
+from ._trace import lift as lift
+from ._trace import trace as trace
 from ._types import Array as Array
 from ._types import ElementwiseRule as ElementwiseRule
 from ._types import MultiRule as MultiRule
@@ -51,9 +56,13 @@ __all__ = [
     "div",
     "exp",
     "gradient",
+    "hessian",
+    "jacobian",
+    "lift",
     "log",
     "mul",
     "numerical_gradient",
+    "ops",
     "power",
     "pullback",
     "relu",
@@ -63,6 +72,7 @@ __all__ = [
     "square",
     "sub",
     "tanh",
+    "trace",
     "value_and_gradient",
 ]
 

@@ -166,6 +166,9 @@ def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
     y, back, args = _forward(f, xs, api)
+    if _is_traced(y):
+        base = y.__pullback_concrete__()  # type: ignore[union-attr]
+        return y, _cotangents(back(1.0 if type(base) is float else np.ones_like(base)), args, f)
     if type(y) is float:
         g = back(1.0)
         if type(g) is float and len(args) == 1 and type(args[0]) is float:
@@ -178,6 +181,8 @@ def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[V
     """Check the call, run ``f`` once, check its answer. Names are made only for errors."""
     if len(xs) == 1 and type(xs[0]) is float and callable(f):
         args: tuple[Value, ...] = xs
+    elif xs and getattr(f, "__pullback_checks_arguments__", False):
+        args = xs  # a traced rule takes trees and traced values, and checks them itself
     else:
         args = _checked_args(f, xs, api)
     try:
@@ -190,9 +195,14 @@ def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[V
             f"{api}: the rule {rule_name(f)} must return (value, pullback), got {describe(out)}"
         )
     y = out[0]
-    if type(y) is not float and type(y) is not np.ndarray:
+    if type(y) is not float and type(y) is not np.ndarray and not _is_traced(y):
         y = _as_output(y, f)
     return y, out[1], args
+
+
+def _is_traced(x: Any) -> bool:
+    """A traced value of an enclosing trace (nested differentiation): passed through."""
+    return hasattr(type(x), "__pullback_concrete__")
 
 
 def _checked_args(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, ...]:
@@ -237,6 +247,8 @@ def _as_output(y: Any, f: Any) -> Value:
 
 
 def _cotangents(g: Any, args: tuple[Value, ...], f: Any) -> Any:
+    if getattr(f, "__pullback_checks_arguments__", False):
+        return g  # a traced rule shapes its own cotangents (trees, traced values)
     if len(args) == 1:
         return _like(g, args[0], f, 1)
     if not (isinstance(g, tuple) and len(g) == len(args)):

@@ -81,6 +81,11 @@ def _convert(x: object, rule: object) -> Value:
             f"{where}: expected {_ACCEPTED}, got {describe(x)}; "
             "only real (integer or floating) dtypes can be differentiated"
         )
+    if hasattr(type(x), "__pullback_concrete__"):
+        raise TypeError(
+            f"{where}: got a traced value; inside traced code use the functions of "
+            "pullback.ops, and differentiate there with gradient(trace(f), x)"
+        )
     if isinstance(x, (list, tuple)):
         raise TypeError(
             f"{where}: expected {_ACCEPTED}, got {describe(x)}; "

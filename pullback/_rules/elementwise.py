@@ -14,7 +14,7 @@ from .. import _ieee as ieee
 from .._types import Pullback, V
 from .._values import as_value, nd
 
-__all__ = ["cos", "exp", "log", "relu", "sigmoid", "sin", "square", "tanh"]
+__all__ = ["absolute", "cos", "exp", "log", "relu", "sigmoid", "sin", "square", "tanh"]
 
 
 def square(x: V) -> tuple[V, Pullback[V, V]]:
@@ -252,3 +252,33 @@ def relu(x: V) -> tuple[V, Pullback[V, V]]:
         return ieee.mul(dy, d)
 
     return y, relu_pullback
+
+
+def absolute(x: V) -> tuple[V, Pullback[V, V]]:
+    """Absolute value: ``y = |x|``, ``dx = dy * sign(x)``; kink convention ``|x|'(0) = 0``.
+
+    Args:
+        x: a float or a float64 array.
+
+    Returns:
+        ``(y, absolute_pullback)``.
+
+    Raises:
+        TypeError: ``x`` is not a value.
+
+    >>> y, back = absolute(-3.0)
+    >>> y, back(1.0)
+    (3.0, -1.0)
+    """
+    x = as_value(x, "absolute")
+    if isinstance(x, float):
+        y = abs(x)
+        d = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x * 0.0)  # 0 at ±0, nan at nan
+    else:
+        y = nd(np.abs(x))
+        d = nd(np.sign(x))
+
+    def absolute_pullback(dy: V) -> V:
+        return ieee.mul(dy, d)
+
+    return y, absolute_pullback

@@ -1,0 +1,326 @@
+"""Tracing: ordinary Python code on traced values records an immutable graph.
+
+A traced value carries its concrete value, the node that made it, and the
+trace it belongs to. There is no tape and no global: the graph is the nodes
+linked through their parents, and the only thing shared between the forward
+and the backward pass is the pullback closure that ``trace`` returns.
+
+Nesting (``gradient`` of a function that calls ``gradient``) gives each trace a
+depth, one more than the deepest traced value among its arguments. An
+operation belongs to the deepest trace among its operands; to that trace, a
+value of a shallower trace is a constant-like value, whose arithmetic is
+recorded in its own trace. This is how HIPS autograd's boxes nest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import numpy as np
+
+from ._values import describe
+
+__all__ = ["Node", "Primitive", "Trace", "Traced", "apply", "concrete", "topological_order"]
+
+
+class Trace:
+    """One call of a traced function: an identity and a nesting depth."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+
+class Node:
+    """One recorded operation: its parents and its vector-Jacobian product.
+
+    A leaf (an argument of the traced function) has no parents and no vjp;
+    its ``index`` is the argument's position among the flattened leaves.
+    """
+
+    __slots__ = ("index", "parents", "vjp")
+
+    def __init__(
+        self,
+        parents: tuple[Node | None, ...],
+        vjp: Callable[[Any], tuple[Any, ...]] | None,
+        index: int = -1,
+    ) -> None:
+        self.parents = parents
+        self.vjp = vjp
+        self.index = index
+
+
+class Primitive:
+    """An operation that traced code can record.
+
+    Args:
+        name: how errors name it.
+        rule: the concrete rule: ``rule(*values) -> (y, pullback)``.
+        nested_vjp: ``nested_vjp(xs, y, dy) -> cotangents``, written with
+            traceable operations, used when an operand is itself a traced value
+            of an outer trace (nested differentiation); None if there is none.
+        arity: the number of operands.
+    """
+
+    __slots__ = ("arity", "name", "nested_vjp", "rule")
+
+    def __init__(
+        self,
+        name: str,
+        rule: Callable[..., tuple[Any, Any]],
+        nested_vjp: Callable[[tuple[Any, ...], Any, Any], tuple[Any, ...]] | None,
+        arity: int,
+    ) -> None:
+        self.name = name
+        self.rule = rule
+        self.nested_vjp = nested_vjp
+        self.arity = arity
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def concrete(x: Any) -> Any:
+    """The float or array under any number of traced layers."""
+    while type(x) is Traced:
+        x = x.value
+    return x
+
+
+def apply(primitive: Primitive, *args: Any) -> Any:
+    """Apply ``primitive`` to ``args``, recording it in the deepest trace among them."""
+    trace: Trace | None = None
+    for a in args:
+        if type(a) is Traced and (trace is None or a.trace.depth > trace.depth):
+            trace = a.trace
+    if trace is None:
+        return primitive.rule(*args)[0]  # no tracing here: a plain value
+    values = []
+    parents: list[Node | None] = []
+    nested = False
+    for a in args:
+        if type(a) is Traced and a.trace is trace:
+            values.append(a.value)
+            parents.append(a.node)
+            nested = nested or type(a.value) is Traced
+        else:
+            if type(a) is Traced:
+                if a.trace.depth == trace.depth:
+                    raise ValueError(
+                        f"{primitive.name}: the operands come from two different traced "
+                        "calls; a traced value cannot leave the call that made it"
+                    )
+                nested = True
+            values.append(a)
+            parents.append(None)
+    if nested:
+        vjp = primitive.nested_vjp
+        if vjp is None:
+            raise TypeError(
+                f"{primitive.name}: nested differentiation needs a pullback written with "
+                "traceable operations, and this lifted rule has none; write its function "
+                "with pullback.ops (or trace it) instead of lifting it"
+            )
+        y = _nested_value(primitive, values)
+        node = Node(tuple(parents), _NestedVjp(vjp, tuple(values), y))
+    else:
+        y, back = primitive.rule(*values)
+        node = Node(tuple(parents), back if primitive.arity > 1 else _unary(back))
+    return Traced(y, node, trace)
+
+
+def _nested_value(primitive: Primitive, values: list[Any]) -> Any:
+    # The value of an operation on outer traced values is itself recorded in
+    # the outer trace: the same primitive, one level down.
+    return apply(primitive, *values)
+
+
+class _NestedVjp:
+    __slots__ = ("vjp", "xs", "y")
+
+    def __init__(self, vjp: Callable[..., tuple[Any, ...]], xs: tuple[Any, ...], y: Any):
+        self.vjp = vjp
+        self.xs = xs
+        self.y = y
+
+    def __call__(self, dy: Any) -> tuple[Any, ...]:
+        return self.vjp(self.xs, self.y, dy)
+
+
+def _unary(back: Callable[[Any], Any]) -> Callable[[Any], tuple[Any]]:
+    def unary_vjp(dy: Any) -> tuple[Any]:
+        return (back(dy),)
+
+    return unary_vjp
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node that ``root`` depends on, parents before children (no recursion)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in node.parents:
+            if parent is not None and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+_TO_PLAIN = (
+    "a traced value cannot become a plain number: {what} would drop its derivative. "
+    "In traced code use pullback.ops (ops.exp, ops.log, ops.sin, ops.sigmoid, ...) "
+    "instead of math or NumPy functions, and compare values with <, > for control flow"
+)
+
+
+class Traced:
+    """A value inside traced code: the concrete value, its node, its trace.
+
+    It supports ``+ - * / **``, unary minus, ``abs``, comparisons (on the
+    concrete value, for control flow) and the functions of ``pullback.ops``.
+    Turning it into a plain float (``float(x)``, ``math.exp(x)``) or a NumPy
+    array raises a TypeError that says what to use instead.
+    """
+
+    __slots__ = ("node", "trace", "value")
+    __array_ufunc__ = None  # NumPy defers to our operators instead of looping over us
+
+    def __init__(self, value: Any, node: Node, trace: Trace) -> None:
+        self.value = value
+        self.node = node
+        self.trace = trace
+
+    def __pullback_concrete__(self) -> Any:
+        return concrete(self)
+
+    def __repr__(self) -> str:
+        return f"Traced({concrete(self)!r})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(concrete(self))
+
+    @property
+    def ndim(self) -> int:
+        return int(np.ndim(concrete(self)))
+
+    def __len__(self) -> int:
+        return len(concrete(self))
+
+    def __getitem__(self, key: Any) -> Any:
+        return _ops.index(self, key)
+
+    # Arithmetic is recorded; see _traced_ops for the primitives.
+    def __add__(self, other: Any) -> Any:
+        return _binary(_ops.ADD, self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _binary(_ops.ADD, other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _binary(_ops.SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _binary(_ops.SUB, other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _binary(_ops.MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _binary(_ops.MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _binary(_ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _binary(_ops.DIV, other, self)
+
+    def __pow__(self, exponent: Any) -> Any:
+        return _ops.power_of(self, exponent)
+
+    def __rpow__(self, base: Any) -> Any:
+        return _ops.exponential_of(base, self)
+
+    def __neg__(self) -> Any:
+        return apply(_ops.NEG, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return apply(_ops.ABS, self)
+
+    # Comparisons look at the concrete value: the gradient is of the branch taken.
+    def __lt__(self, other: Any) -> Any:
+        return concrete(self) < concrete(other)
+
+    def __le__(self, other: Any) -> Any:
+        return concrete(self) <= concrete(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return concrete(self) > concrete(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return concrete(self) >= concrete(other)
+
+    def __eq__(self, other: object) -> Any:
+        return concrete(self) == concrete(other)
+
+    def __ne__(self, other: object) -> Any:
+        return concrete(self) != concrete(other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        return bool(concrete(self))
+
+    def __float__(self) -> NoReturn:
+        raise TypeError(_TO_PLAIN.format(what="float(x) or math.exp(x)"))
+
+    def __int__(self) -> NoReturn:
+        raise TypeError(_TO_PLAIN.format(what="int(x)"))
+
+    def __index__(self) -> NoReturn:
+        raise TypeError(_TO_PLAIN.format(what="using it as an index"))
+
+    def __complex__(self) -> NoReturn:
+        raise TypeError(_TO_PLAIN.format(what="complex(x)"))
+
+    def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(_TO_PLAIN.format(what="np.exp(x), np.asarray(x) or another NumPy call"))
+
+
+def _binary(primitive: Primitive, a: Any, b: Any) -> Any:
+    for operand in (a, b):
+        if type(operand) is not Traced and not _is_value(operand):
+            return NotImplemented
+    return apply(primitive, a, b)
+
+
+def _is_value(x: Any) -> bool:
+    kind = type(x)
+    if kind is float or kind is int or kind is np.ndarray:
+        return True
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    return isinstance(x, (float, int, np.floating, np.integer))
+
+
+def check_value(x: Any, where: str) -> None:
+    """Raise a TypeError naming ``where`` unless ``x`` is a value or a traced value."""
+    if type(x) is not Traced and not _is_value(x):
+        raise TypeError(f"{where}: expected a value or a traced value, got {describe(x)}")
+
+
+from . import _traced_ops as _ops  # noqa: E402  (its primitives use the classes above)

@@ -1,0 +1,77 @@
+"""``jacobian`` and ``hessian``: several pullbacks, and a gradient differentiated again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._api import gradient, pullback
+from ._stage_errors import rule_name
+from ._trace import TracedRule, lift, trace
+from ._values import as_value
+
+__all__ = ["hessian", "jacobian"]
+
+
+def jacobian(f: Callable[..., Any], x: Any) -> Any:
+    """The Jacobian of a rule at ``x``: one pullback per output element.
+
+    Args:
+        f: a rule of one argument (library, composition, traced or your own).
+        x: a float or a float64 array.
+
+    Returns:
+        An array of shape ``y.shape + x.shape`` (``J[i, j] = dy_i/dx_j``); a
+        float when both are floats; the gradient's shape for a float output.
+
+    Raises:
+        TypeError: ``x`` is not a value.
+
+    >>> import numpy as np
+    >>> from pullback import jacobian, square
+    >>> jacobian(square, np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    x = as_value(x, f"jacobian({rule_name(f)})")
+    y, back = pullback(f, x)
+    if type(y) is float:
+        return back(1.0)
+    rows = []
+    for i in range(y.size):
+        seed = np.zeros(y.shape)
+        seed.flat[i] = 1.0
+        rows.append(np.asarray(back(seed), dtype=np.float64))
+    return np.stack(rows).reshape(y.shape + np.shape(x))
+
+
+def hessian(f: Callable[..., Any], x: Any) -> Any:
+    """The Hessian of a float-valued rule at ``x``: the Jacobian of its gradient.
+
+    The gradient is itself traced and differentiated again, so ``f`` must be
+    made of traceable pieces: a traced function, a library primitive or a
+    composition of them.
+
+    Args:
+        f: a float-valued rule of one argument.
+        x: a float or a float64 array.
+
+    Returns:
+        A float for a float ``x``; an array of shape ``x.shape + x.shape``.
+
+    Raises:
+        TypeError: ``x`` is not a value, or ``f`` is not traceable.
+
+    >>> import numpy as np
+    >>> from pullback import hessian, ops, trace
+    >>> rosenbrock = trace(lambda v: (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2)
+    >>> hessian(rosenbrock, np.array([1.0, 1.0]))
+    array([[ 802., -400.],
+           [-400.,  200.]])
+    """
+    traced = f if isinstance(f, TracedRule) else trace(lift(f))
+    x = as_value(x, f"hessian({rule_name(f)})")
+    gradient_of = trace(lambda v: gradient(traced, v))
+    return jacobian(gradient_of, x)

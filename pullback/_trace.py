@@ -1,0 +1,321 @@
+"""``trace`` and ``lift``: ordinary Python code as a rule, and a rule as a function.
+
+``trace(f)`` is a rule: calling it runs ``f`` once on traced values, which
+records an immutable graph of the operations; the pullback it returns walks
+that graph backwards in reverse topological order, with a loop (no recursion),
+accumulating cotangents in a table local to the call. Nothing survives the
+call but the pullback closure itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+import numpy as np
+from typing_extensions import TypeVarTuple, Unpack
+
+from . import _ieee as ieee
+from . import _traced_ops as ops
+from ._compose import Composition
+from ._graph import Node, Primitive, Trace, Traced, apply, concrete, topological_order
+from ._rules import elementwise as ew
+from ._rules.factories import AddConst, Power, Scale
+from ._stage_errors import rule_name
+from ._trees import flatten, unflatten
+from ._types import MultiRule, Rule
+from ._values import as_value, describe
+
+__all__ = ["TracedRule", "lift", "trace"]
+
+_X = TypeVar("_X")
+_Y = TypeVar("_Y")
+_Args = TypeVarTuple("_Args")
+
+
+class TracedRule:
+    """The rule that :func:`trace` makes of a function.
+
+    ``traced(*xs) -> (y, pullback)``; the pullback returns one cotangent per
+    argument, shaped like the argument (a tree for a tree).
+    """
+
+    __slots__ = ("__name__", "__wrapped__", "function")
+    # The API layer passes trees of values through to us and leaves the
+    # cotangents as we shape them.
+    __pullback_checks_arguments__ = True
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        if not callable(function):
+            raise TypeError(f"trace: expected a function, got {describe(function)}")
+        self.function = function
+        self.__wrapped__ = function
+        self.__name__ = getattr(function, "__name__", type(function).__name__)
+
+    def __repr__(self) -> str:
+        return f"trace({self.__name__})"
+
+    def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
+        name = self.__name__
+        leaves: list[Any] = []
+        specs = []
+        depth = 1
+        for position, x in enumerate(xs, start=1):
+            arg_leaves, spec = flatten(x)
+            for i, leaf in enumerate(arg_leaves):
+                if type(leaf) is Traced:
+                    depth = max(depth, leaf.trace.depth + 1)
+                else:
+                    where = f"trace({name}), argument {position}"
+                    arg_leaves[i] = as_value(leaf, where)
+            leaves.extend(arg_leaves)
+            specs.append((spec, len(arg_leaves)))
+        trace_ = Trace(depth)
+        boxed = [Traced(leaf, Node((), None, i), trace_) for i, leaf in enumerate(leaves)]
+        args = []
+        start = 0
+        for spec, count in specs:
+            args.append(unflatten(spec, boxed[start : start + count]))
+            start += count
+        out = self.function(*args)
+        if type(out) is Traced and out.trace is trace_:
+            y = out.value
+            order = tuple(topological_order(out.node))
+            root: Node | None = out.node
+        elif type(out) is Traced or _is_output_value(out):
+            y = out if type(out) is Traced else as_value(out, f"trace({name})")
+            order = ()
+            root = None  # the output does not depend on the arguments
+        else:
+            raise TypeError(
+                f"trace({name}): the function returned {describe(out)}; a traced function "
+                "must return a value (a float or a float64 array)"
+            )
+        return y, _TracePullback(root, order, tuple(leaves), tuple(specs), len(xs))
+
+
+def _is_output_value(out: Any) -> bool:
+    if isinstance(out, (bool, np.bool_)):
+        return False
+    if isinstance(out, np.ndarray):
+        return out.dtype.kind in "iuf"
+    return isinstance(out, (float, int, np.floating, np.integer))
+
+
+class _TracePullback:
+    """The backward pass of one traced call: a loop over its nodes, last first."""
+
+    __slots__ = ("_arity", "_leaves", "_order", "_root", "_specs")
+
+    def __init__(
+        self,
+        root: Node | None,
+        order: tuple[Node, ...],
+        leaves: tuple[Any, ...],
+        specs: tuple[Any, ...],
+        arity: int,
+    ) -> None:
+        self._root = root
+        self._order = order
+        self._leaves = leaves
+        self._specs = specs
+        self._arity = arity
+
+    def __call__(self, dy: Any) -> Any:
+        results: dict[int, Any] = {}
+        if self._root is not None:
+            table: dict[Node, Any] = {self._root: dy}
+            for node in reversed(self._order):
+                g = table.pop(node, None)
+                if g is None:
+                    continue
+                if node.vjp is None:
+                    results[node.index] = g
+                    continue
+                for parent, gp in zip(node.parents, node.vjp(g), strict=False):
+                    if parent is not None:
+                        table[parent] = (
+                            gp if parent not in table else _accumulate(table[parent], gp)
+                        )
+        cotangents = [_like(results.get(i), leaf) for i, leaf in enumerate(self._leaves)]
+        per_argument = []
+        start = 0
+        for spec, count in self._specs:
+            per_argument.append(unflatten(spec, cotangents[start : start + count]))
+            start += count
+        return per_argument[0] if self._arity == 1 else tuple(per_argument)
+
+
+def _accumulate(a: Any, b: Any) -> Any:
+    # A value used several times gets the sum of its cotangents.
+    if type(a) is float and type(b) is float:
+        return a + b
+    if type(a) is Traced or type(b) is Traced:
+        return ops.add(a, b)
+    return ieee.add(a, b)
+
+
+def _like(g: Any, leaf: Any) -> Any:
+    """The cotangent of one leaf: zero if nothing reached it, of the leaf's kind."""
+    base = concrete(leaf)
+    if g is None:
+        return 0.0 if type(base) is float else np.zeros_like(base)
+    if type(g) is Traced:
+        return g
+    if type(base) is float:
+        return g if type(g) is float else float(np.sum(g))
+    out = np.asarray(g, dtype=np.float64)
+    return out if out.shape == base.shape else np.broadcast_to(out, base.shape).copy()
+
+
+@overload
+def trace(f: Callable[[_X], _Y]) -> Rule[_X, _Y]: ...
+@overload
+def trace(f: Callable[[Unpack[_Args]], _Y]) -> MultiRule[Unpack[_Args], _Y]: ...
+def trace(f: Callable[..., Any]) -> Any:
+    """Turn an ordinary Python function of values into a rule (works as a decorator).
+
+    Inside ``f`` the arguments are traced values: use ``+ - * / **``, unary
+    minus, ``abs``, comparisons on their concrete values for control flow (the
+    gradient is that of the branch taken), and the functions of
+    :mod:`pullback.ops`. Arguments may be floats, arrays, or nested tuples,
+    lists and dicts of them (a model's parameters); the gradient has the same
+    structure. An argument the output does not depend on gets a zero cotangent.
+
+    Args:
+        f: a function of one or more values returning a value.
+
+    Returns:
+        A rule: ``trace(f)(*xs) -> (y, pullback)``, accepted by ``gradient``,
+        ``compose``, ``check_rule`` and every other API.
+
+    Raises:
+        TypeError: ``f`` is not callable (here); when the rule runs, an argument
+            that is not a value, an output that is not a value, or code that
+            turns a traced value into a plain float (``math.exp(x)``).
+
+    >>> from pullback import gradient, ops, trace
+    >>> gradient(trace(lambda a, n, t: a * n * t), 100.0, 2.0, 1.1)
+    (2.2, 110.00000000000001, 200.0)
+    >>> @trace
+    ... def f(x):
+    ...     return ops.exp(x * x) if x > 0 else -x
+    >>> gradient(f, 0.5), gradient(f, -2.0)
+    (1.2840254166877414, -1.0)
+    """
+    return TracedRule(f)
+
+
+def lift(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a rule into a value-level function for traced code.
+
+    The lifted function computes the rule's value; on traced values it records
+    the rule, whose own pullback is then the derivative. A user's rule can be
+    lifted too (its derivative is first-order only: nested differentiation
+    needs the functions of :mod:`pullback.ops` or traced code).
+
+    Args:
+        rule: a rule of one or more arguments, such as ``exp``, ``mul``,
+            ``scale(2.0)``, a composition, or your own.
+
+    Returns:
+        A function of values (or traced values) returning the rule's value.
+
+    Raises:
+        TypeError: ``rule`` is not callable.
+
+    >>> from pullback import exp, gradient, lift, trace
+    >>> my_exp = lift(exp)
+    >>> my_exp(0.0)
+    1.0
+    >>> gradient(trace(lambda x: my_exp(2.0 * x)), 0.0)
+    2.0
+    """
+    if not callable(rule):
+        raise TypeError(f"lift: expected a rule, got {describe(rule)}")
+    if type(rule) is Composition:
+        stages = tuple(lift(stage) for stage in rule.stages[::-1])
+        return _LiftedChain(stages, repr(rule))
+    primitive = _primitive_for(rule)
+    return _Lifted(primitive)
+
+
+def _primitive_for(rule: Callable[..., Any]) -> Primitive:
+    kind = type(rule)
+    if kind is Scale or kind is AddConst:
+        return ops.scale_primitive(rule)
+    if kind is Power:
+        return ops.power_primitive(rule.n)  # type: ignore[attr-defined]
+    try:
+        known = _LIBRARY.get(rule)
+    except TypeError:  # an unhashable rule
+        known = None
+    if known is not None:
+        return known
+    name = rule_name(rule)
+    arity = _arity(rule)
+    return Primitive(name, rule, None, arity)
+
+
+def _arity(rule: Callable[..., Any]) -> int:
+    import inspect
+
+    try:
+        parameters = inspect.signature(rule).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return max(1, len(positional))
+
+
+_LIBRARY: dict[Callable[..., Any], Primitive] = {
+    ew.exp: ops.EXP,
+    ew.log: ops.LOG,
+    ew.sin: ops.SIN,
+    ew.cos: ops.COS,
+    ew.tanh: ops.TANH,
+    ew.sigmoid: ops.SIGMOID,
+    ew.relu: ops.RELU,
+    ew.square: ops.SQUARE,
+    ew.absolute: ops.ABS,
+}
+
+
+class _Lifted:
+    """A rule as a value-level function (see :func:`lift`)."""
+
+    __slots__ = ("__name__", "primitive")
+
+    def __init__(self, primitive: Primitive) -> None:
+        self.primitive = primitive
+        self.__name__ = primitive.name
+
+    def __call__(self, *args: Any) -> Any:
+        primitive = self.primitive
+        if len(args) != primitive.arity:
+            raise TypeError(
+                f"{primitive.name} takes {primitive.arity} argument"
+                f"{'s' if primitive.arity != 1 else ''}, got {len(args)}"
+            )
+        return apply(primitive, *args)
+
+    def __repr__(self) -> str:
+        return f"lift({self.primitive.name})"
+
+
+class _LiftedChain:
+    """A lifted composition: its stages' lifted functions, applied in order."""
+
+    __slots__ = ("name", "stages")
+
+    def __init__(self, stages: tuple[Callable[[Any], Any], ...], name: str) -> None:
+        self.stages = stages
+        self.name = name
+
+    def __call__(self, x: Any) -> Any:
+        for stage in self.stages:
+            x = stage(x)
+        return x
+
+    def __repr__(self) -> str:
+        return f"lift({self.name})"

@@ -1,0 +1,57 @@
+"""Nested tuples, lists and dicts of values (a model's parameters): flatten and rebuild."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+__all__ = ["TreeSpec", "flatten", "unflatten"]
+
+# A spec is None for a leaf, or (kind, keys, children) for a container.
+TreeSpec = Any
+
+
+def flatten(tree: Any) -> tuple[list[Any], TreeSpec]:
+    """The leaves of ``tree`` in a fixed order, and the spec to rebuild it.
+
+    Tuples, lists and dicts are containers (dict keys in sorted order when they
+    sort, else in insertion order); anything else is a leaf.
+
+    >>> leaves, spec = flatten({"b": (1.0, 2.0), "a": [3.0]})
+    >>> leaves
+    [3.0, 1.0, 2.0]
+    >>> unflatten(spec, [x * 10 for x in leaves])
+    {'a': [30.0], 'b': (10.0, 20.0)}
+    """
+    leaves: list[Any] = []
+    spec = _flatten_into(tree, leaves)
+    return leaves, spec
+
+
+def _flatten_into(tree: Any, leaves: list[Any]) -> TreeSpec:
+    kind = type(tree)
+    if kind is tuple or kind is list:
+        return (kind, None, [_flatten_into(item, leaves) for item in tree])
+    if kind is dict:
+        keys = list(tree)
+        with contextlib.suppress(TypeError):  # keys of mixed types: insertion order
+            keys.sort()
+        return (dict, keys, [_flatten_into(tree[k], leaves) for k in keys])
+    leaves.append(tree)
+    return None
+
+
+def unflatten(spec: TreeSpec, leaves: list[Any]) -> Any:
+    """Rebuild a tree of the shape ``spec`` from ``leaves`` (in flatten's order)."""
+    position = iter(leaves)
+    return _build(spec, position)
+
+
+def _build(spec: TreeSpec, position: Any) -> Any:
+    if spec is None:
+        return next(position)
+    kind, keys, children = spec
+    items = [_build(child, position) for child in children]
+    if kind is dict:
+        return dict(zip(keys, items, strict=True))
+    return kind(items)

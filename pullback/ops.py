@@ -1,0 +1,195 @@
+"""Value-level functions for traced code: ``ops.exp(x)`` where a rule would be ``exp``.
+
+Each is made from the rule of the same name, so its derivative is the rule's
+own pullback. On plain floats and arrays they simply compute the value; on
+traced values (inside a function given to :func:`pullback.trace`) they also
+record the operation. They can be differentiated again (nested ``gradient``,
+``hessian``).
+
+>>> from pullback import gradient, ops, trace
+>>> ops.exp(0.0)
+1.0
+>>> gradient(trace(lambda x: ops.sin(x) * ops.exp(x)), 0.0)
+1.0
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from . import _traced_ops as _t
+from ._graph import apply as _apply
+from ._trace import lift
+from ._types import V
+
+__all__ = [
+    "absolute",
+    "add",
+    "cos",
+    "div",
+    "exp",
+    "lift",
+    "log",
+    "mul",
+    "power",
+    "relu",
+    "sigmoid",
+    "sin",
+    "square",
+    "sub",
+    "sum",
+    "tanh",
+]
+
+_T = TypeVar("_T")
+
+
+def exp(x: V) -> V:
+    """``e**x`` (the rule :func:`pullback.exp`).
+
+    >>> exp(0.0)
+    1.0
+    """
+    result: V = _apply(_t.EXP, x)
+    return result
+
+
+def log(x: V) -> V:
+    """Natural logarithm (the rule :func:`pullback.log`).
+
+    >>> log(1.0)
+    0.0
+    """
+    result: V = _apply(_t.LOG, x)
+    return result
+
+
+def sin(x: V) -> V:
+    """Sine (the rule :func:`pullback.sin`).
+
+    >>> sin(0.0)
+    0.0
+    """
+    result: V = _apply(_t.SIN, x)
+    return result
+
+
+def cos(x: V) -> V:
+    """Cosine (the rule :func:`pullback.cos`).
+
+    >>> cos(0.0)
+    1.0
+    """
+    result: V = _apply(_t.COS, x)
+    return result
+
+
+def tanh(x: V) -> V:
+    """Hyperbolic tangent (the rule :func:`pullback.tanh`).
+
+    >>> tanh(0.0)
+    0.0
+    """
+    result: V = _apply(_t.TANH, x)
+    return result
+
+
+def sigmoid(x: V) -> V:
+    """Logistic sigmoid, stable in both tails (the rule :func:`pullback.sigmoid`).
+
+    >>> sigmoid(0.0)
+    0.5
+    """
+    result: V = _apply(_t.SIGMOID, x)
+    return result
+
+
+def relu(x: V) -> V:
+    """Rectifier, ``relu'(0) = 0`` (the rule :func:`pullback.relu`).
+
+    >>> relu(-1.0)
+    0.0
+    """
+    result: V = _apply(_t.RELU, x)
+    return result
+
+
+def square(x: V) -> V:
+    """``x**2`` (the rule :func:`pullback.square`).
+
+    >>> square(3.0)
+    9.0
+    """
+    result: V = _apply(_t.SQUARE, x)
+    return result
+
+
+def absolute(x: V) -> V:
+    """``|x|`` with ``|x|'(0) = 0``; ``abs(x)`` on a traced value is the same.
+
+    >>> absolute(-2.0)
+    2.0
+    """
+    result: V = _apply(_t.ABS, x)
+    return result
+
+
+def add(a: V, b: V) -> V:
+    """``a + b`` with broadcasting (the rule :func:`pullback.add`).
+
+    >>> add(1.0, 2.0)
+    3.0
+    """
+    result: V = _apply(_t.ADD, a, b)
+    return result
+
+
+def sub(a: V, b: V) -> V:
+    """``a - b`` with broadcasting (the rule :func:`pullback.sub`).
+
+    >>> sub(1.0, 2.0)
+    -1.0
+    """
+    result: V = _apply(_t.SUB, a, b)
+    return result
+
+
+def mul(a: V, b: V) -> V:
+    """``a * b`` with broadcasting (the rule :func:`pullback.mul`).
+
+    >>> mul(2.0, 3.0)
+    6.0
+    """
+    result: V = _apply(_t.MUL, a, b)
+    return result
+
+
+def div(a: V, b: V) -> V:
+    """``a / b`` with broadcasting and IEEE division (the rule :func:`pullback.div`).
+
+    >>> div(1.0, 0.0)
+    inf
+    """
+    result: V = _apply(_t.DIV, a, b)
+    return result
+
+
+def power(x: V, n: float) -> V:
+    """``x**n`` for a constant ``n`` (the rule :func:`pullback.power`).
+
+    >>> power(2.0, 3)
+    8.0
+    """
+    result: V = _apply(_t.power_primitive(float(n)), x)
+    return result
+
+
+def sum(x: V) -> float:
+    """The sum of an array's elements, a float (of a float, itself).
+
+    >>> import numpy as np
+    >>> sum(np.array([1.0, 2.0, 3.0]))
+    6.0
+    """
+    result: float = _apply(_t.SUM, x)
+    return result
