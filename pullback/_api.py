@@ -67,7 +67,13 @@ def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  
             except (ArithmeticError, ValueError):
                 pass  # a special value: the stage-by-stage path below is IEEE-exact
             else:
-                return value, scalar_pullback(derivative, f)
+                # The closure is made here, not by a helper: one call less on the hot path.
+                def chain_pullback(dy: Any) -> Any:
+                    if type(dy) is float:
+                        return dy * derivative
+                    return scalar_pullback(derivative, f)(dy)  # checks dy, says what is wrong
+
+                return value, chain_pullback
     elif type(x) is np.ndarray and x.dtype == np.float64 and not more:
         fused = fused_form(f)
         if fused is not None:
