@@ -194,7 +194,6 @@ class Traced:
     """
 
     __slots__ = ("node", "trace", "value")
-    __array_ufunc__ = None  # NumPy defers to our operators instead of looping over us
 
     def __init__(self, value: Any, node: Node, trace: Trace) -> None:
         self.value = value
@@ -296,6 +295,14 @@ class Traced:
 
     def __complex__(self) -> NoReturn:
         raise TypeError(_TO_PLAIN.format(what="complex(x)"))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # ``array + traced`` reaches here through NumPy: arithmetic is recorded;
+        # any other NumPy function would silently drop the derivative.
+        primitive = _ops.UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if primitive is None:
+            raise TypeError(_TO_PLAIN.format(what=f"np.{ufunc.__name__}(x)"))
+        return apply(primitive, *inputs)
 
     def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(_TO_PLAIN.format(what="np.exp(x), np.asarray(x) or another NumPy call"))

@@ -180,6 +180,15 @@ SIGMOID = Primitive("sigmoid", ew.sigmoid, sigmoid_vjp, 1)
 RELU = Primitive("relu", ew.relu, relu_vjp, 1)
 SQUARE = Primitive("square", ew.square, square_vjp, 1)
 
+# NumPy's arithmetic on a traced operand (``array * traced``) records these.
+UFUNCS: dict[Any, Primitive] = {
+    np.add: ADD,
+    np.subtract: SUB,
+    np.multiply: MUL,
+    np.true_divide: DIV,
+    np.negative: NEG,
+}
+
 
 def sum_rule(x: Any) -> tuple[Any, Pullback[Any, Any]]:
     """``y = Σ x`` (a float), ``dx = dy`` broadcast to ``x``'s shape."""

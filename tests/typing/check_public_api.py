@@ -8,7 +8,7 @@ about an unused ignore, so an error that goes missing fails the check).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import assert_type
+from typing import Any, assert_type
 
 import numpy as np
 
@@ -80,3 +80,21 @@ def expected_errors() -> None:
     # A float rule at an array.
     pb.gradient(cube, a)  # type: ignore[misc]
     del s
+
+
+def price(apple: float, count: float, tax: float) -> float:
+    return apple * count * tax
+
+
+def loss(params: dict[str, Array]) -> float:
+    return pb.ops.sum(params["w"])
+
+
+def traced_functions() -> None:
+    assert_type(pb.gradient(pb.trace(price), 100.0, 2.0, 1.1), tuple[float, float, float])
+    assert_type(pb.gradient(pb.trace(pb.ops.sin), 1.0), float)
+    params: dict[str, Array] = {"w": np.zeros(3)}
+    assert_type(pb.gradient(pb.trace(loss), params), dict[str, Array])
+    assert_type(pb.ops.exp(1.0), float)
+    assert_type(pb.hessian(pb.trace(pb.ops.sin), 1.0), Any)
+    pb.gradient(pb.trace(price), 100.0, 2.0)  # type: ignore[misc, call-arg]
