@@ -52,10 +52,11 @@ def parse_time(text: str) -> float | None:
     return float(match[1]) * UNITS[match[2]] if match else None
 
 
-def parse_w3(report: str) -> tuple[list[int], dict[str, dict[int, float]]]:
-    """The chain lengths, and each row label's median seconds per gradient by chain length."""
+def parse_w3(report: str) -> tuple[list[int], dict[str, dict[int, float | str]]]:
+    """The chain lengths, and for each row label by chain length: the median seconds per gradient,
+    or the report's reason for having none (``'RecursionError'``, ``'CRASH signal 11'``, ...)."""
     lengths: list[int] = []
-    medians: dict[str, dict[int, float]] = {}
+    rows: dict[str, dict[int, float | str]] = {}
     n: int | None = None
     column: int | None = None
     for line in report.splitlines():
@@ -73,15 +74,28 @@ def parse_w3(report: str) -> tuple[list[int], dict[str, dict[int, float]]]:
             if MEDIAN_COLUMN in cells:
                 column = cells.index(MEDIAN_COLUMN)
             continue
-        seconds = parse_time(cells[column]) if len(cells) > column else None
-        if seconds is not None:
-            medians.setdefault(cells[0], {})[n] = seconds
-    return lengths, medians
+        if len(cells) <= column or set(cells[column]) <= set("-:"):
+            continue
+        seconds = parse_time(cells[column])
+        reason = cells[1].split(": ", 1)[-1].split(" (")[0]
+        rows.setdefault(cells[0], {})[n] = seconds if seconds is not None else reason
+    return lengths, rows
 
 
-def find(medians: dict[str, dict[int, float]], prefix: str) -> dict[int, float]:
-    """The medians of the one row whose label starts with prefix (empty if none)."""
-    return next((row for label, row in medians.items() if label.startswith(prefix)), {})
+def find(rows: dict[str, dict[int, float | str]], prefix: str) -> dict[int, float | str]:
+    """The entries of the one row whose label starts with prefix (empty if none)."""
+    return next((row for label, row in rows.items() if label.startswith(prefix)), {})
+
+
+def legend_label(name: str, row: dict[int, float | str], lengths: list[int]) -> str:
+    """The legend name, followed by why any chain length has no point."""
+    notes: dict[str, list[int]] = {}
+    for n in lengths:
+        entry = row.get(n, "not in report")
+        if isinstance(entry, str):
+            notes.setdefault(entry, []).append(n)
+    parts = [f"{reason} at n = {', '.join(f'{n:,}' for n in ns)}" for reason, ns in notes.items()]
+    return f"{name} ({'; '.join(parts)})" if parts else name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,21 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lengths, medians = parse_w3(args.report.read_text(encoding="utf-8"))
+    lengths, rows = parse_w3(args.report.read_text(encoding="utf-8"))
     if not lengths:
         parser.error(f"no W3 tables in {args.report}")
-    fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
     for series in SERIES:
-        row = find(medians, series.prefix)
-        ns = sorted(row)
-        missing = [n for n in lengths if n not in row]
-        label = series.name
-        if not ns:
-            label += " — no result"
-        elif missing:
-            label += " — no result at n = " + ", ".join(f"{n:,}" for n in missing)
-        ys = [row[n] / n * 1e9 for n in ns]
-        ax.plot(ns, ys, series.style, linewidth=series.width, markersize=6, label=label)
+        row = find(rows, series.prefix)
+        points = [(n, t / n * 1e9) for n, t in sorted(row.items()) if isinstance(t, float)]
+        ax.plot(
+            [n for n, _ in points],
+            [ns_per_stage for _, ns_per_stage in points],
+            series.style,
+            linewidth=series.width,
+            markersize=6,
+            label=legend_label(series.name, row, lengths),
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(lengths, [f"{n:,}" for n in lengths])

@@ -21,36 +21,25 @@ import numpy as np
 
 from ._values import describe
 
-__all__ = ["Node", "Primitive", "Trace", "Traced", "apply", "concrete", "topological_order"]
+__all__ = ["Primitive", "Trace", "Traced", "apply", "concrete"]
 
 
 class Trace:
-    """One call of a traced function: an identity and a nesting depth."""
+    """One call of a traced function: its nesting depth and the nodes it records.
 
-    __slots__ = ("depth",)
+    A node is ``(parents, vjp)``: the positions of the operands that are traced
+    values of this trace (-1 for a constant), and the vector-Jacobian product,
+    which maps the output's cotangent to the operands' (a tuple when there are
+    several, one cotangent for one). The arguments are the first nodes, with no
+    parents and no vjp. Nodes are appended as operations run, which is a
+    topological order; when the call returns, the list is frozen into a tuple.
+    """
+
+    __slots__ = ("depth", "nodes")
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
-
-
-class Node:
-    """One recorded operation: its parents and its vector-Jacobian product.
-
-    A leaf (an argument of the traced function) has no parents and no vjp;
-    its ``index`` is the argument's position among the flattened leaves.
-    """
-
-    __slots__ = ("index", "parents", "vjp")
-
-    def __init__(
-        self,
-        parents: tuple[Node | None, ...],
-        vjp: Callable[[Any], tuple[Any, ...]] | None,
-        index: int = -1,
-    ) -> None:
-        self.parents = parents
-        self.vjp = vjp
-        self.index = index
+        self.nodes: list[tuple[tuple[int, ...], Any]] = []
 
 
 class Primitive:
@@ -59,13 +48,17 @@ class Primitive:
     Args:
         name: how errors name it.
         rule: the concrete rule: ``rule(*values) -> (y, pullback)``.
+        at_floats: optional ``at_floats(*floats) -> (y, partials)``: the value and
+            the local partial derivatives (a float, or a tuple of floats), for
+            operands that are all floats; it may raise ArithmeticError or
+            ValueError at a special value, and then the rule is used.
         nested_vjp: ``nested_vjp(xs, y, dy) -> cotangents``, written with
             traceable operations, used when an operand is itself a traced value
             of an outer trace (nested differentiation); None if there is none.
         arity: the number of operands.
     """
 
-    __slots__ = ("arity", "name", "nested_vjp", "rule")
+    __slots__ = ("arity", "at_floats", "name", "nested_vjp", "rule")
 
     def __init__(
         self,
@@ -73,11 +66,13 @@ class Primitive:
         rule: Callable[..., tuple[Any, Any]],
         nested_vjp: Callable[[tuple[Any, ...], Any, Any], tuple[Any, ...]] | None,
         arity: int,
+        at_floats: Callable[..., tuple[float, Any]] | None = None,
     ) -> None:
         self.name = name
         self.rule = rule
         self.nested_vjp = nested_vjp
         self.arity = arity
+        self.at_floats = at_floats
 
     def __repr__(self) -> str:
         return self.name
@@ -99,13 +94,15 @@ def apply(primitive: Primitive, *args: Any) -> Any:
     if trace is None:
         return primitive.rule(*args)[0]  # no tracing here: a plain value
     values = []
-    parents: list[Node | None] = []
+    parents = []
     nested = False
     for a in args:
         if type(a) is Traced and a.trace is trace:
-            values.append(a.value)
-            parents.append(a.node)
-            nested = nested or type(a.value) is Traced
+            value = a.value
+            values.append(value)
+            parents.append(a.position)
+            if type(value) is Traced:
+                nested = True
         else:
             if type(a) is Traced:
                 if a.trace.depth == trace.depth:
@@ -115,7 +112,7 @@ def apply(primitive: Primitive, *args: Any) -> Any:
                     )
                 nested = True
             values.append(a)
-            parents.append(None)
+            parents.append(-1)
     if nested:
         vjp = primitive.nested_vjp
         if vjp is None:
@@ -125,11 +122,25 @@ def apply(primitive: Primitive, *args: Any) -> Any:
                 "with pullback.ops (or trace it) instead of lifting it"
             )
         y = _nested_value(primitive, values)
-        node = Node(tuple(parents), _NestedVjp(vjp, tuple(values), y))
+        back: Any = _NestedVjp(vjp, tuple(values), y, primitive.arity == 1)
     else:
-        y, back = primitive.rule(*values)
-        node = Node(tuple(parents), back if primitive.arity > 1 else _unary(back))
-    return Traced(y, node, trace)
+        at_floats = primitive.at_floats
+        if (
+            at_floats is not None
+            and type(values[0]) is float
+            and (len(values) == 1 or type(values[1]) is float)
+        ):
+            # The common case in traced scalar code: the node keeps the partial
+            # derivatives as numbers instead of a pullback closure.
+            try:
+                y, back = at_floats(*values)
+            except (ArithmeticError, ValueError):
+                y, back = primitive.rule(*values)
+        else:
+            y, back = primitive.rule(*values)
+    nodes = trace.nodes
+    nodes.append((tuple(parents), back))
+    return Traced(y, trace, len(nodes) - 1)
 
 
 def _nested_value(primitive: Primitive, values: list[Any]) -> Any:
@@ -139,42 +150,21 @@ def _nested_value(primitive: Primitive, values: list[Any]) -> Any:
 
 
 class _NestedVjp:
-    __slots__ = ("vjp", "xs", "y")
+    """The vjp of an operation on outer traced values: traceable code, recorded again."""
 
-    def __init__(self, vjp: Callable[..., tuple[Any, ...]], xs: tuple[Any, ...], y: Any):
+    __slots__ = ("unary", "vjp", "xs", "y")
+
+    def __init__(
+        self, vjp: Callable[..., tuple[Any, ...]], xs: tuple[Any, ...], y: Any, unary: bool
+    ) -> None:
         self.vjp = vjp
         self.xs = xs
         self.y = y
+        self.unary = unary
 
-    def __call__(self, dy: Any) -> tuple[Any, ...]:
-        return self.vjp(self.xs, self.y, dy)
-
-
-def _unary(back: Callable[[Any], Any]) -> Callable[[Any], tuple[Any]]:
-    def unary_vjp(dy: Any) -> tuple[Any]:
-        return (back(dy),)
-
-    return unary_vjp
-
-
-def topological_order(root: Node) -> list[Node]:
-    """Every node that ``root`` depends on, parents before children (no recursion)."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent is not None and id(parent) not in seen:
-                stack.append((parent, False))
-    return order
+    def __call__(self, dy: Any) -> Any:
+        cotangents = self.vjp(self.xs, self.y, dy)
+        return cotangents[0] if self.unary else cotangents
 
 
 _TO_PLAIN = (
@@ -185,7 +175,7 @@ _TO_PLAIN = (
 
 
 class Traced:
-    """A value inside traced code: the concrete value, its node, its trace.
+    """A value inside traced code: its value, its trace, its node's position there.
 
     It supports ``+ - * / **``, unary minus, ``abs``, comparisons (on the
     concrete value, for control flow) and the functions of ``pullback.ops``.
@@ -193,12 +183,12 @@ class Traced:
     array raises a TypeError that says what to use instead.
     """
 
-    __slots__ = ("node", "trace", "value")
+    __slots__ = ("position", "trace", "value")
 
-    def __init__(self, value: Any, node: Node, trace: Trace) -> None:
+    def __init__(self, value: Any, trace: Trace, position: int) -> None:
         self.value = value
-        self.node = node
         self.trace = trace
+        self.position = position
 
     def __pullback_concrete__(self) -> Any:
         return concrete(self)
@@ -222,27 +212,43 @@ class Traced:
 
     # Arithmetic is recorded; see _traced_ops for the primitives.
     def __add__(self, other: Any) -> Any:
+        if type(other) is Traced or type(other) is float:
+            return apply(_ops.ADD, self, other)
         return _binary(_ops.ADD, self, other)
 
     def __radd__(self, other: Any) -> Any:
+        if type(other) is float:
+            return apply(_ops.ADD, other, self)
         return _binary(_ops.ADD, other, self)
 
     def __sub__(self, other: Any) -> Any:
+        if type(other) is Traced or type(other) is float:
+            return apply(_ops.SUB, self, other)
         return _binary(_ops.SUB, self, other)
 
     def __rsub__(self, other: Any) -> Any:
+        if type(other) is float:
+            return apply(_ops.SUB, other, self)
         return _binary(_ops.SUB, other, self)
 
     def __mul__(self, other: Any) -> Any:
+        if type(other) is Traced or type(other) is float:
+            return apply(_ops.MUL, self, other)
         return _binary(_ops.MUL, self, other)
 
     def __rmul__(self, other: Any) -> Any:
+        if type(other) is float:
+            return apply(_ops.MUL, other, self)
         return _binary(_ops.MUL, other, self)
 
     def __truediv__(self, other: Any) -> Any:
+        if type(other) is Traced or type(other) is float:
+            return apply(_ops.DIV, self, other)
         return _binary(_ops.DIV, self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
+        if type(other) is float:
+            return apply(_ops.DIV, other, self)
         return _binary(_ops.DIV, other, self)
 
     def __pow__(self, exponent: Any) -> Any:

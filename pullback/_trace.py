@@ -1,10 +1,11 @@
 """``trace`` and ``lift``: ordinary Python code as a rule, and a rule as a function.
 
 ``trace(f)`` is a rule: calling it runs ``f`` once on traced values, which
-records an immutable graph of the operations; the pullback it returns walks
-that graph backwards in reverse topological order, with a loop (no recursion),
-accumulating cotangents in a table local to the call. Nothing survives the
-call but the pullback closure itself.
+records the graph of the operations, node by node, in a list that belongs to
+that call alone and is frozen into a tuple when ``f`` returns (creation order
+is a topological order). The pullback walks it backwards in a loop (no
+recursion), accumulating cotangents in a table local to each pullback call.
+Nothing survives the call but the pullback itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing_extensions import TypeVarTuple, Unpack
 from . import _ieee as ieee
 from . import _traced_ops as ops
 from ._compose import Composition
-from ._graph import Node, Primitive, Trace, Traced, apply, concrete, topological_order
+from ._graph import Primitive, Trace, Traced, apply, concrete
 from ._rules import elementwise as ew
 from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
@@ -71,27 +72,27 @@ class TracedRule:
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
         trace_ = Trace(depth)
-        boxed = [Traced(leaf, Node((), None, i), trace_) for i, leaf in enumerate(leaves)]
+        trace_.nodes.extend(((), None) for _ in leaves)
+        boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
         args = []
         start = 0
         for spec, count in specs:
             args.append(unflatten(spec, boxed[start : start + count]))
             start += count
         out = self.function(*args)
+        nodes = tuple(trace_.nodes)  # frozen: nothing is recorded after the call
         if type(out) is Traced and out.trace is trace_:
             y = out.value
-            order = tuple(topological_order(out.node))
-            root: Node | None = out.node
+            root = out.position
         elif type(out) is Traced or _is_output_value(out):
             y = out if type(out) is Traced else as_value(out, f"trace({name})")
-            order = ()
-            root = None  # the output does not depend on the arguments
+            root = -1  # the output does not depend on the arguments
         else:
             raise TypeError(
                 f"trace({name}): the function returned {describe(out)}; a traced function "
                 "must return a value (a float or a float64 array)"
             )
-        return y, _TracePullback(root, order, tuple(leaves), tuple(specs), len(xs))
+        return y, _TracePullback(root, nodes[: root + 1], tuple(leaves), tuple(specs), len(xs))
 
 
 def _is_output_value(out: Any) -> bool:
@@ -103,41 +104,54 @@ def _is_output_value(out: Any) -> bool:
 
 
 class _TracePullback:
-    """The backward pass of one traced call: a loop over its nodes, last first."""
+    """The backward pass of one traced call: a loop over its nodes, last first.
 
-    __slots__ = ("_arity", "_leaves", "_order", "_root", "_specs")
+    Cotangents live in a list local to each call, indexed by node position, so
+    the pullback can be called any number of times, from any thread.
+    """
+
+    __slots__ = ("_arity", "_leaves", "_nodes", "_root", "_specs")
 
     def __init__(
         self,
-        root: Node | None,
-        order: tuple[Node, ...],
+        root: int,
+        nodes: tuple[tuple[tuple[int, ...], Any], ...],
         leaves: tuple[Any, ...],
         specs: tuple[Any, ...],
         arity: int,
     ) -> None:
         self._root = root
-        self._order = order
+        self._nodes = nodes
         self._leaves = leaves
         self._specs = specs
         self._arity = arity
 
     def __call__(self, dy: Any) -> Any:
-        results: dict[int, Any] = {}
-        if self._root is not None:
-            table: dict[Node, Any] = {self._root: dy}
-            for node in reversed(self._order):
-                g = table.pop(node, None)
+        n_leaves = len(self._leaves)
+        root = self._root
+        table: list[Any] = [None] * max(root + 1, n_leaves)
+        if root >= 0:
+            table[root] = dy
+            nodes = self._nodes
+            for position in range(root, n_leaves - 1, -1):
+                g = table[position]
                 if g is None:
                     continue
-                if node.vjp is None:
-                    results[node.index] = g
+                parents, vjp = nodes[position]
+                # A node's vjp is a pullback, or (at floats) its partial derivatives.
+                if len(parents) == 1:
+                    p = parents[0]
+                    if p >= 0:
+                        gp = g * vjp if type(vjp) is float else vjp(g)
+                        table[p] = gp if table[p] is None else _accumulate(table[p], gp)
                     continue
-                for parent, gp in zip(node.parents, node.vjp(g), strict=False):
-                    if parent is not None:
-                        table[parent] = (
-                            gp if parent not in table else _accumulate(table[parent], gp)
-                        )
-        cotangents = [_like(results.get(i), leaf) for i, leaf in enumerate(self._leaves)]
+                grads = (g * vjp[0], g * vjp[1]) if type(vjp) is tuple else vjp(g)
+                for p, gp in zip(parents, grads, strict=True):
+                    if p >= 0:
+                        table[p] = gp if table[p] is None else _accumulate(table[p], gp)
+        cotangents = [_like(table[i], leaf) for i, leaf in enumerate(self._leaves)]
+        if self._arity == 1 and self._specs[0][0] is None:
+            return cotangents[0]
         per_argument = []
         start = 0
         for spec, count in self._specs:

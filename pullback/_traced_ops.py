@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from . import _ieee as ieee
+from ._fused import PRIMITIVES
 from ._graph import Primitive, Traced, apply, concrete
 from ._rules import binary as bi
 from ._rules import elementwise as ew
-from ._rules.factories import power, scale
+from ._rules.factories import power, power_derivative, scale
 from ._types import Pullback, Value
 from ._values import as_value, describe
 
@@ -165,20 +167,50 @@ def sum_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
     return (broadcast(dy, _shape(xs[0])),)
 
 
-ADD = Primitive("add", bi.add, add_vjp, 2)
-SUB = Primitive("sub", bi.sub, sub_vjp, 2)
-MUL = Primitive("mul", bi.mul, mul_vjp, 2)
-DIV = Primitive("div", bi.div, div_vjp, 2)
-NEG = Primitive("neg", scale(-1.0), neg_vjp, 1)
+# -- at floats: the value and the partial derivatives as numbers -------------------
+# (Python's float arithmetic raises at 1/0, and the rule then gives the IEEE answer.)
+
+
+def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a + b, (1.0, 1.0)
+
+
+def sub_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a - b, (1.0, -1.0)
+
+
+def mul_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a * b, (b, a)
+
+
+def div_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    y = a / b
+    return y, (1.0 / b, -y / b)
+
+
+def neg_at_floats(a: float) -> tuple[float, float]:
+    return -a, -1.0
+
+
+def _compiled(rule: Callable[..., Any]) -> Callable[[float], tuple[float, float]]:
+    # The library's compiled straight-line code for this primitive (see _fused).
+    return PRIMITIVES[rule].value_and_gradient
+
+
+ADD = Primitive("add", bi.add, add_vjp, 2, add_at_floats)
+SUB = Primitive("sub", bi.sub, sub_vjp, 2, sub_at_floats)
+MUL = Primitive("mul", bi.mul, mul_vjp, 2, mul_at_floats)
+DIV = Primitive("div", bi.div, div_vjp, 2, div_at_floats)
+NEG = Primitive("neg", scale(-1.0), neg_vjp, 1, neg_at_floats)
 ABS = Primitive("abs", ew.absolute, absolute_vjp, 1)
-EXP = Primitive("exp", ew.exp, exp_vjp, 1)
-LOG = Primitive("log", ew.log, log_vjp, 1)
-SIN = Primitive("sin", ew.sin, sin_vjp, 1)
-COS = Primitive("cos", ew.cos, cos_vjp, 1)
-TANH = Primitive("tanh", ew.tanh, tanh_vjp, 1)
-SIGMOID = Primitive("sigmoid", ew.sigmoid, sigmoid_vjp, 1)
-RELU = Primitive("relu", ew.relu, relu_vjp, 1)
-SQUARE = Primitive("square", ew.square, square_vjp, 1)
+EXP = Primitive("exp", ew.exp, exp_vjp, 1, _compiled(ew.exp))
+LOG = Primitive("log", ew.log, log_vjp, 1, _compiled(ew.log))
+SIN = Primitive("sin", ew.sin, sin_vjp, 1, _compiled(ew.sin))
+COS = Primitive("cos", ew.cos, cos_vjp, 1, _compiled(ew.cos))
+TANH = Primitive("tanh", ew.tanh, tanh_vjp, 1, _compiled(ew.tanh))
+SIGMOID = Primitive("sigmoid", ew.sigmoid, sigmoid_vjp, 1, _compiled(ew.sigmoid))
+RELU = Primitive("relu", ew.relu, relu_vjp, 1, _compiled(ew.relu))
+SQUARE = Primitive("square", ew.square, square_vjp, 1, _compiled(ew.square))
 
 # NumPy's arithmetic on a traced operand (``array * traced``) records these.
 UFUNCS: dict[Any, Primitive] = {
@@ -219,7 +251,10 @@ def power_primitive(n: float) -> Primitive:
             return (mul(dy, 0.0),)
         return (mul(dy, mul(float(rule.n), apply(power_primitive(rule.n - 1), xs[0]))),)
 
-    return Primitive(repr(rule), rule, power_vjp, 1)
+    def power_at_floats(x: float) -> tuple[float, float]:
+        return ieee.pow(x, rule.n), power_derivative(x, rule.n)
+
+    return Primitive(repr(rule), rule, power_vjp, 1, power_at_floats)
 
 
 def power_of(x: Any, exponent: Any) -> Any:
