@@ -125,6 +125,9 @@ def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: igno
         fused = fused_form(f)
         if fused is not None:
             return fused.array_gradient(x)
+    if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
+        y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
+        return back(_seed(y))
     return _value_and_gradient(f, _arguments(x, more), "gradient")[1]
 
 
@@ -173,14 +176,21 @@ def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
     y, back, args = _forward(f, xs, api)
     if _is_traced(y):
-        base = y.__pullback_concrete__()  # type: ignore[union-attr]
-        return y, _cotangents(back(1.0 if type(base) is float else np.ones_like(base)), args, f)
+        return y, _cotangents(back(_seed(y)), args, f)
     if type(y) is float:
         g = back(1.0)
         if type(g) is float and len(args) == 1 and type(args[0]) is float:
             return y, g  # the common case, with nothing to convert
         return y, _cotangents(g, args, f)
     return y, _cotangents(back(np.ones_like(y)), args, f)
+
+
+def _seed(y: Any) -> Any:
+    """1.0 for a float value, ones shaped like an array value (also under tracing)."""
+    if type(y) is float:
+        return 1.0
+    base = y.__pullback_concrete__() if _is_traced(y) else y
+    return 1.0 if type(base) is float else np.ones_like(base)
 
 
 def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[Value, ...]]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._values import describe
 
-__all__ = ["Primitive", "Trace", "Traced", "apply", "concrete"]
+__all__ = ["Primitive", "Trace", "Traced", "apply", "apply1", "apply2", "concrete"]
 
 
 class Trace:
@@ -143,6 +143,57 @@ def apply(primitive: Primitive, *args: Any) -> Any:
     return Traced(y, trace, len(nodes) - 1)
 
 
+def apply1(primitive: Primitive, a: Any) -> Any:
+    """:func:`apply` for one operand, with the common cases first."""
+    if type(a) is not Traced:
+        return primitive.rule(a)[0]
+    value = a.value
+    at_floats = primitive.at_floats
+    if type(value) is float and at_floats is not None:
+        try:
+            y, back = at_floats(value)
+        except (ArithmeticError, ValueError):
+            y, back = primitive.rule(value)
+    elif type(value) is Traced:
+        return apply(primitive, a)  # nested: the general path
+    else:
+        y, back = primitive.rule(value)
+    trace = a.trace
+    nodes = trace.nodes
+    nodes.append(((a.position,), back))
+    return Traced(y, trace, len(nodes) - 1)
+
+
+def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
+    """:func:`apply` for two operands, with the common cases first."""
+    if type(a) is Traced:
+        trace = a.trace
+        if type(b) is Traced:
+            if b.trace is not trace:
+                return apply(primitive, a, b)  # two traces: the general path decides
+            va, vb, parents = a.value, b.value, (a.position, b.position)
+        else:
+            va, vb, parents = a.value, b, (a.position, -1)
+    elif type(b) is Traced:
+        trace = b.trace
+        va, vb, parents = a, b.value, (-1, b.position)
+    else:
+        return primitive.rule(a, b)[0]
+    at_floats = primitive.at_floats
+    if type(va) is float and type(vb) is float and at_floats is not None:
+        try:
+            y, back = at_floats(va, vb)
+        except (ArithmeticError, ValueError):
+            y, back = primitive.rule(va, vb)
+    elif type(va) is Traced or type(vb) is Traced:
+        return apply(primitive, a, b)  # nested: the general path
+    else:
+        y, back = primitive.rule(va, vb)
+    nodes = trace.nodes
+    nodes.append((parents, back))
+    return Traced(y, trace, len(nodes) - 1)
+
+
 def _nested_value(primitive: Primitive, values: list[Any]) -> Any:
     # The value of an operation on outer traced values is itself recorded in
     # the outer trace: the same primitive, one level down.
@@ -213,42 +264,42 @@ class Traced:
     # Arithmetic is recorded; see _traced_ops for the primitives.
     def __add__(self, other: Any) -> Any:
         if type(other) is Traced or type(other) is float:
-            return apply(_ops.ADD, self, other)
+            return apply2(_ops.ADD, self, other)
         return _binary(_ops.ADD, self, other)
 
     def __radd__(self, other: Any) -> Any:
         if type(other) is float:
-            return apply(_ops.ADD, other, self)
+            return apply2(_ops.ADD, other, self)
         return _binary(_ops.ADD, other, self)
 
     def __sub__(self, other: Any) -> Any:
         if type(other) is Traced or type(other) is float:
-            return apply(_ops.SUB, self, other)
+            return apply2(_ops.SUB, self, other)
         return _binary(_ops.SUB, self, other)
 
     def __rsub__(self, other: Any) -> Any:
         if type(other) is float:
-            return apply(_ops.SUB, other, self)
+            return apply2(_ops.SUB, other, self)
         return _binary(_ops.SUB, other, self)
 
     def __mul__(self, other: Any) -> Any:
         if type(other) is Traced or type(other) is float:
-            return apply(_ops.MUL, self, other)
+            return apply2(_ops.MUL, self, other)
         return _binary(_ops.MUL, self, other)
 
     def __rmul__(self, other: Any) -> Any:
         if type(other) is float:
-            return apply(_ops.MUL, other, self)
+            return apply2(_ops.MUL, other, self)
         return _binary(_ops.MUL, other, self)
 
     def __truediv__(self, other: Any) -> Any:
         if type(other) is Traced or type(other) is float:
-            return apply(_ops.DIV, self, other)
+            return apply2(_ops.DIV, self, other)
         return _binary(_ops.DIV, self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
         if type(other) is float:
-            return apply(_ops.DIV, other, self)
+            return apply2(_ops.DIV, other, self)
         return _binary(_ops.DIV, other, self)
 
     def __pow__(self, exponent: Any) -> Any:
@@ -258,13 +309,13 @@ class Traced:
         return _ops.exponential_of(base, self)
 
     def __neg__(self) -> Any:
-        return apply(_ops.NEG, self)
+        return apply1(_ops.NEG, self)
 
     def __pos__(self) -> Any:
         return self
 
     def __abs__(self) -> Any:
-        return apply(_ops.ABS, self)
+        return apply1(_ops.ABS, self)
 
     # Comparisons look at the concrete value: the gradient is of the branch taken.
     def __lt__(self, other: Any) -> Any:

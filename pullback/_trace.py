@@ -57,7 +57,38 @@ class TracedRule:
         return f"trace({self.__name__})"
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
-        name = self.__name__
+        flat = True
+        for x in xs:
+            if type(x) is not float:
+                flat = False
+                break
+        if flat:  # the common case: float arguments, no tree to flatten
+            trace_ = Trace(1)
+            trace_.nodes.extend([_LEAF] * len(xs))
+            leaves: tuple[Any, ...] = xs
+            specs: tuple[tuple[Any, int], ...] | None = None
+            args: list[Any] = [Traced(x, trace_, i) for i, x in enumerate(xs)]
+        else:
+            trace_, leaves, specs, args = self._trees(xs)
+        out = self.function(*args)
+        nodes = tuple(trace_.nodes)  # frozen: nothing is recorded after the call
+        if type(out) is Traced and out.trace is trace_:
+            y = out.value
+            root = out.position
+        elif type(out) is Traced or _is_output_value(out):
+            y = out if type(out) is Traced else as_value(out, f"trace({self.__name__})")
+            root = -1  # the output does not depend on the arguments
+        else:
+            raise TypeError(
+                f"trace({self.__name__}): the function returned {describe(out)}; a traced "
+                "function must return a value (a float or a float64 array)"
+            )
+        return y, _TracePullback(root, nodes[: root + 1], leaves, specs, len(xs))
+
+    def _trees(
+        self, xs: tuple[Any, ...]
+    ) -> tuple[Trace, tuple[Any, ...], tuple[tuple[Any, int], ...], list[Any]]:
+        """Flatten trees of values (and traced values of an enclosing trace)."""
         leaves: list[Any] = []
         specs = []
         depth = 1
@@ -67,32 +98,22 @@ class TracedRule:
                 if type(leaf) is Traced:
                     depth = max(depth, leaf.trace.depth + 1)
                 else:
-                    where = f"trace({name}), argument {position}"
+                    where = f"trace({self.__name__}), argument {position}"
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
         trace_ = Trace(depth)
-        trace_.nodes.extend(((), None) for _ in leaves)
+        trace_.nodes.extend([_LEAF] * len(leaves))
         boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
         args = []
         start = 0
         for spec, count in specs:
             args.append(unflatten(spec, boxed[start : start + count]))
             start += count
-        out = self.function(*args)
-        nodes = tuple(trace_.nodes)  # frozen: nothing is recorded after the call
-        if type(out) is Traced and out.trace is trace_:
-            y = out.value
-            root = out.position
-        elif type(out) is Traced or _is_output_value(out):
-            y = out if type(out) is Traced else as_value(out, f"trace({name})")
-            root = -1  # the output does not depend on the arguments
-        else:
-            raise TypeError(
-                f"trace({name}): the function returned {describe(out)}; a traced function "
-                "must return a value (a float or a float64 array)"
-            )
-        return y, _TracePullback(root, nodes[: root + 1], tuple(leaves), tuple(specs), len(xs))
+        return trace_, tuple(leaves), tuple(specs), args
+
+
+_LEAF: tuple[tuple[int, ...], Any] = ((), None)  # an argument's node: no parents, no vjp
 
 
 def _is_output_value(out: Any) -> bool:
@@ -110,14 +131,14 @@ class _TracePullback:
     the pullback can be called any number of times, from any thread.
     """
 
-    __slots__ = ("_arity", "_leaves", "_nodes", "_root", "_specs")
+    __slots__ = ("_arity", "_flat", "_leaves", "_nodes", "_root", "_specs")
 
     def __init__(
         self,
         root: int,
         nodes: tuple[tuple[tuple[int, ...], Any], ...],
         leaves: tuple[Any, ...],
-        specs: tuple[Any, ...],
+        specs: tuple[tuple[Any, int], ...] | None,
         arity: int,
     ) -> None:
         self._root = root
@@ -125,6 +146,7 @@ class _TracePullback:
         self._leaves = leaves
         self._specs = specs
         self._arity = arity
+        self._flat = specs is None or all(spec is None for spec, _ in specs)
 
     def __call__(self, dy: Any) -> Any:
         n_leaves = len(self._leaves)
@@ -138,23 +160,31 @@ class _TracePullback:
                 if g is None:
                     continue
                 parents, vjp = nodes[position]
-                # A node's vjp is a pullback, or (at floats) its partial derivatives.
-                if len(parents) == 1:
-                    p = parents[0]
+                # A node's vjp is a pullback, or (at floats) its partial
+                # derivatives: a number for one operand, a pair for two.
+                if type(vjp) is tuple:
+                    grads: Any = (g * vjp[0], g * vjp[1])
+                elif type(vjp) is float:
+                    grads = (g * vjp,)
+                elif len(parents) == 1:
+                    grads = (vjp(g),)
+                else:
+                    grads = vjp(g)
+                for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
                     if p >= 0:
-                        gp = g * vjp if type(vjp) is float else vjp(g)
-                        table[p] = gp if table[p] is None else _accumulate(table[p], gp)
-                    continue
-                grads = (g * vjp[0], g * vjp[1]) if type(vjp) is tuple else vjp(g)
-                for p, gp in zip(parents, grads, strict=True):
-                    if p >= 0:
-                        table[p] = gp if table[p] is None else _accumulate(table[p], gp)
+                        held = table[p]
+                        if held is None:
+                            table[p] = gp
+                        elif type(held) is float and type(gp) is float:
+                            table[p] = held + gp  # a value used several times: summed
+                        else:
+                            table[p] = _accumulate(held, gp)
         cotangents = [_like(table[i], leaf) for i, leaf in enumerate(self._leaves)]
-        if self._arity == 1 and self._specs[0][0] is None:
-            return cotangents[0]
+        if self._flat:
+            return cotangents[0] if self._arity == 1 else tuple(cotangents)
         per_argument = []
         start = 0
-        for spec, count in self._specs:
+        for spec, count in self._specs or ():
             per_argument.append(unflatten(spec, cotangents[start : start + count]))
             start += count
         return per_argument[0] if self._arity == 1 else tuple(per_argument)
@@ -171,6 +201,8 @@ def _accumulate(a: Any, b: Any) -> Any:
 
 def _like(g: Any, leaf: Any) -> Any:
     """The cotangent of one leaf: zero if nothing reached it, of the leaf's kind."""
+    if type(g) is float and type(leaf) is float:
+        return g
     base = concrete(leaf)
     if g is None:
         return 0.0 if type(base) is float else np.zeros_like(base)

@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from . import _traced_ops as _t
 from ._graph import apply as _apply
+from ._graph import apply1 as _apply1
+from ._graph import apply2 as _apply2
 from ._trace import lift
 from ._types import V
 
@@ -50,7 +52,7 @@ def exp(x: V) -> V:
     >>> exp(0.0)
     1.0
     """
-    result: V = _apply(_t.EXP, x)
+    result: V = _apply1(_t.EXP, x)
     return result
 
 
@@ -60,7 +62,7 @@ def log(x: V) -> V:
     >>> log(1.0)
     0.0
     """
-    result: V = _apply(_t.LOG, x)
+    result: V = _apply1(_t.LOG, x)
     return result
 
 
@@ -70,7 +72,7 @@ def sin(x: V) -> V:
     >>> sin(0.0)
     0.0
     """
-    result: V = _apply(_t.SIN, x)
+    result: V = _apply1(_t.SIN, x)
     return result
 
 
@@ -80,7 +82,7 @@ def cos(x: V) -> V:
     >>> cos(0.0)
     1.0
     """
-    result: V = _apply(_t.COS, x)
+    result: V = _apply1(_t.COS, x)
     return result
 
 
@@ -90,7 +92,7 @@ def tanh(x: V) -> V:
     >>> tanh(0.0)
     0.0
     """
-    result: V = _apply(_t.TANH, x)
+    result: V = _apply1(_t.TANH, x)
     return result
 
 
@@ -100,7 +102,7 @@ def sigmoid(x: V) -> V:
     >>> sigmoid(0.0)
     0.5
     """
-    result: V = _apply(_t.SIGMOID, x)
+    result: V = _apply1(_t.SIGMOID, x)
     return result
 
 
@@ -110,7 +112,7 @@ def relu(x: V) -> V:
     >>> relu(-1.0)
     0.0
     """
-    result: V = _apply(_t.RELU, x)
+    result: V = _apply1(_t.RELU, x)
     return result
 
 
@@ -120,7 +122,7 @@ def square(x: V) -> V:
     >>> square(3.0)
     9.0
     """
-    result: V = _apply(_t.SQUARE, x)
+    result: V = _apply1(_t.SQUARE, x)
     return result
 
 
@@ -130,7 +132,7 @@ def absolute(x: V) -> V:
     >>> absolute(-2.0)
     2.0
     """
-    result: V = _apply(_t.ABS, x)
+    result: V = _apply1(_t.ABS, x)
     return result
 
 
@@ -140,7 +142,7 @@ def add(a: V, b: V) -> V:
     >>> add(1.0, 2.0)
     3.0
     """
-    result: V = _apply(_t.ADD, a, b)
+    result: V = _apply2(_t.ADD, a, b)
     return result
 
 
@@ -150,7 +152,7 @@ def sub(a: V, b: V) -> V:
     >>> sub(1.0, 2.0)
     -1.0
     """
-    result: V = _apply(_t.SUB, a, b)
+    result: V = _apply2(_t.SUB, a, b)
     return result
 
 
@@ -160,7 +162,7 @@ def mul(a: V, b: V) -> V:
     >>> mul(2.0, 3.0)
     6.0
     """
-    result: V = _apply(_t.MUL, a, b)
+    result: V = _apply2(_t.MUL, a, b)
     return result
 
 
@@ -170,7 +172,7 @@ def div(a: V, b: V) -> V:
     >>> div(1.0, 0.0)
     inf
     """
-    result: V = _apply(_t.DIV, a, b)
+    result: V = _apply2(_t.DIV, a, b)
     return result
 
 
