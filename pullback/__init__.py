@@ -40,14 +40,21 @@ from ._types import ElementwiseRule as ElementwiseRule
 from ._types import MultiRule as MultiRule
 from ._types import Pullback as Pullback
 from ._types import Rule as Rule
+from ._walkthrough import GraphvizMissing as GraphvizMissing
+from ._walkthrough import Step as Step
+from ._walkthrough import Walkthrough as Walkthrough
+from ._walkthrough import walkthrough as walkthrough
 
 __all__ = [
     "Array",
     "Composition",
     "ElementwiseRule",
+    "GraphvizMissing",
     "MultiRule",
     "Pullback",
     "Rule",
+    "Step",
+    "Walkthrough",
     "add",
     "add_const",
     "check_rule",
@@ -74,6 +81,7 @@ __all__ = [
     "tanh",
     "trace",
     "value_and_gradient",
+    "walkthrough",
 ]
 
 __version__ = "0.1.0"

@@ -1,8 +1,8 @@
-"""``python -m pullback``: the sigmoid chain at x = 1.0, stage by stage."""
+"""``python -m pullback``: see ``python -m pullback --help``."""
 
 import sys
 
-from ._demo import main
+from ._cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -35,11 +35,13 @@ class Trace:
     topological order; when the call returns, the list is frozen into a tuple.
     """
 
-    __slots__ = ("depth", "nodes")
+    __slots__ = ("depth", "log", "nodes")
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, log: list[tuple[str, Any, tuple[Any, ...]]] | None = None):
         self.depth = depth
         self.nodes: list[tuple[tuple[int, ...], Any]] = []
+        # For a walkthrough only: each node's name, value and constant operands.
+        self.log = log
 
 
 class Primitive:
@@ -140,6 +142,9 @@ def apply(primitive: Primitive, *args: Any) -> Any:
             y, back = primitive.rule(*values)
     nodes = trace.nodes
     nodes.append((tuple(parents), back))
+    if trace.log is not None:
+        constants = tuple(None if p >= 0 else v for p, v in zip(parents, values, strict=True))
+        trace.log.append((primitive.name, y, constants))
     return Traced(y, trace, len(nodes) - 1)
 
 
@@ -161,6 +166,8 @@ def apply1(primitive: Primitive, a: Any) -> Any:
     trace = a.trace
     nodes = trace.nodes
     nodes.append(((a.position,), back))
+    if trace.log is not None:
+        trace.log.append((primitive.name, y, (None,)))
     return Traced(y, trace, len(nodes) - 1)
 
 
@@ -191,6 +198,9 @@ def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
         y, back = primitive.rule(va, vb)
     nodes = trace.nodes
     nodes.append((parents, back))
+    if trace.log is not None:
+        constants = (None if parents[0] >= 0 else va, None if parents[1] >= 0 else vb)
+        trace.log.append((primitive.name, y, constants))
     return Traced(y, trace, len(nodes) - 1)
 
 

@@ -10,7 +10,9 @@ Nothing survives the call but the pullback itself.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -23,11 +25,11 @@ from ._graph import Primitive, Trace, Traced, apply, concrete
 from ._rules import elementwise as ew
 from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
-from ._trees import flatten, unflatten
+from ._trees import flatten, leaf_paths, unflatten
 from ._types import MultiRule, Rule
 from ._values import as_value, describe
 
-__all__ = ["TracedRule", "lift", "trace"]
+__all__ = ["Recording", "TracedRule", "lift", "trace"]
 
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
@@ -85,8 +87,50 @@ class TracedRule:
             )
         return y, _TracePullback(root, nodes[: root + 1], leaves, specs, len(xs))
 
+    def record(self, *xs: Any) -> Recording:
+        """Run the function once and keep every node's name and value (for a walkthrough).
+
+        Args:
+            *xs: the arguments, as for calling the rule.
+
+        Returns:
+            A :class:`Recording` of the call.
+
+        >>> from pullback import trace
+        >>> r = trace(lambda a, b: a * b + a).record(2.0, 3.0)
+        >>> r.names, r.values
+        (('a', 'b', 'mul', 'add'), (2.0, 3.0, 6.0, 8.0))
+        """
+        log: list[tuple[str, Any, tuple[Any, ...]]] = []
+        trace_, leaves, _, args = self._trees(xs, log)
+        out = self.function(*args)
+        if not (type(out) is Traced and out.trace is trace_):
+            raise TypeError(
+                f"trace({self.__name__}): the output does not depend on the arguments "
+                f"(got {describe(out)}); there is nothing to walk through"
+            )
+        names = []
+        for x, param in zip(xs, self._parameter_names(len(xs)), strict=True):
+            names.extend(leaf_paths(x, param))
+        return Recording(
+            names=tuple(names) + tuple(entry[0] for entry in log),
+            values=tuple(leaves) + tuple(entry[1] for entry in log),
+            constants=tuple(() for _ in leaves) + tuple(entry[2] for entry in log),
+            parents=tuple(node[0] for node in trace_.nodes),
+            root=out.position,
+            arguments=len(leaves),
+            _nodes=tuple(trace_.nodes),
+        )
+
+    def _parameter_names(self, count: int) -> list[str]:
+        try:
+            params = list(inspect.signature(self.function).parameters)
+        except (TypeError, ValueError):
+            params = []
+        return [params[i] if i < len(params) else f"x{i + 1}" for i in range(count)]
+
     def _trees(
-        self, xs: tuple[Any, ...]
+        self, xs: tuple[Any, ...], log: list[tuple[str, Any, tuple[Any, ...]]] | None = None
     ) -> tuple[Trace, tuple[Any, ...], tuple[tuple[Any, int], ...], list[Any]]:
         """Flatten trees of values (and traced values of an enclosing trace)."""
         leaves: list[Any] = []
@@ -102,7 +146,7 @@ class TracedRule:
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
-        trace_ = Trace(depth)
+        trace_ = Trace(depth, log)
         trace_.nodes.extend([_LEAF] * len(leaves))
         boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
         args = []
@@ -114,6 +158,49 @@ class TracedRule:
 
 
 _LEAF: tuple[tuple[int, ...], Any] = ((), None)  # an argument's node: no parents, no vjp
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One traced call, node by node: the arguments first, then each operation.
+
+    Attributes:
+        names: an argument's name (``a``, ``params['w']``) or an operation's.
+        values: each node's forward value.
+        constants: for an operation, its constant operands (None where an
+            operand is another node); empty for an argument.
+        parents: for an operation, the positions of its operand nodes (-1 for
+            a constant).
+        root: the position of the output node.
+        arguments: how many nodes are arguments.
+    """
+
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+    constants: tuple[tuple[Any, ...], ...]
+    parents: tuple[tuple[int, ...], ...]
+    root: int
+    arguments: int
+    _nodes: tuple[tuple[tuple[int, ...], Any], ...] = field(repr=False)
+
+    def pull_back(self, dy: Any = 1.0) -> tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]:
+        """Run the backward pass from the output with seed ``dy``.
+
+        Args:
+            dy: the seed.
+
+        Returns:
+            ``(arrived, sent)``: each node's cotangent (None if none reached it)
+            and the cotangents it sent to its operands.
+        """
+        sent: dict[int, tuple[Any, ...]] = {}
+
+        def keep(position: int, arrived: Any, out: tuple[Any, ...]) -> None:
+            sent[position] = out
+
+        table = backward(self._nodes, self.root, self.arguments, dy, keep)
+        arrived = tuple(table[i] if i < len(table) else None for i in range(len(self.names)))
+        return arrived, tuple(sent.get(i, ()) for i in range(len(self.names)))
 
 
 def _is_output_value(out: Any) -> bool:
@@ -149,36 +236,7 @@ class _TracePullback:
         self._flat = specs is None or all(spec is None for spec, _ in specs)
 
     def __call__(self, dy: Any) -> Any:
-        n_leaves = len(self._leaves)
-        root = self._root
-        table: list[Any] = [None] * max(root + 1, n_leaves)
-        if root >= 0:
-            table[root] = dy
-            nodes = self._nodes
-            for position in range(root, n_leaves - 1, -1):
-                g = table[position]
-                if g is None:
-                    continue
-                parents, vjp = nodes[position]
-                # A node's vjp is a pullback, or (at floats) its partial
-                # derivatives: a number for one operand, a pair for two.
-                if type(vjp) is tuple:
-                    grads: Any = (g * vjp[0], g * vjp[1])
-                elif type(vjp) is float:
-                    grads = (g * vjp,)
-                elif len(parents) == 1:
-                    grads = (vjp(g),)
-                else:
-                    grads = vjp(g)
-                for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
-                    if p >= 0:
-                        held = table[p]
-                        if held is None:
-                            table[p] = gp
-                        elif type(held) is float and type(gp) is float:
-                            table[p] = held + gp  # a value used several times: summed
-                        else:
-                            table[p] = _accumulate(held, gp)
+        table = backward(self._nodes, self._root, len(self._leaves), dy)
         cotangents = [_like(table[i], leaf) for i, leaf in enumerate(self._leaves)]
         if self._flat:
             return cotangents[0] if self._arity == 1 else tuple(cotangents)
@@ -188,6 +246,53 @@ class _TracePullback:
             per_argument.append(unflatten(spec, cotangents[start : start + count]))
             start += count
         return per_argument[0] if self._arity == 1 else tuple(per_argument)
+
+
+def backward(
+    nodes: tuple[tuple[tuple[int, ...], Any], ...],
+    root: int,
+    n_leaves: int,
+    dy: Any,
+    visit: Callable[[int, Any, tuple[Any, ...]], None] | None = None,
+) -> list[Any]:
+    """Pull ``dy`` back from node ``root`` to every node; return the cotangent table.
+
+    ``visit(position, arrived, sent)``, if given, sees each node's cotangent
+    and what it sends to its operands (for a walkthrough).
+    """
+    table: list[Any] = [None] * max(root + 1, n_leaves)
+    if root < 0:
+        return table
+    table[root] = dy
+    for position in range(root, -1, -1):
+        g = table[position]
+        if g is None or position < n_leaves:
+            if visit is not None and g is not None:
+                visit(position, g, ())
+            continue
+        parents, vjp = nodes[position]
+        # A node's vjp is a pullback, or (at floats) its partial derivatives:
+        # a number for one operand, a pair for two.
+        if type(vjp) is tuple:
+            grads: Any = (g * vjp[0], g * vjp[1])
+        elif type(vjp) is float:
+            grads = (g * vjp,)
+        elif len(parents) == 1:
+            grads = (vjp(g),)
+        else:
+            grads = vjp(g)
+        if visit is not None:
+            visit(position, g, tuple(grads))
+        for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
+            if p >= 0:
+                held = table[p]
+                if held is None:
+                    table[p] = gp
+                elif type(held) is float and type(gp) is float:
+                    table[p] = held + gp  # a value used several times: summed
+                else:
+                    table[p] = _accumulate(held, gp)
+    return table
 
 
 def _accumulate(a: Any, b: Any) -> Any:
@@ -304,8 +409,6 @@ def _primitive_for(rule: Callable[..., Any]) -> Primitive:
 
 
 def _arity(rule: Callable[..., Any]) -> int:
-    import inspect
-
     try:
         parameters = inspect.signature(rule).parameters.values()
     except (TypeError, ValueError):
@@ -330,11 +433,17 @@ _LIBRARY: dict[Callable[..., Any], Primitive] = {
 class _Lifted:
     """A rule as a value-level function (see :func:`lift`)."""
 
-    __slots__ = ("__name__", "primitive")
+    __slots__ = ("__name__", "__signature__", "primitive")
 
     def __init__(self, primitive: Primitive) -> None:
         self.primitive = primitive
         self.__name__ = primitive.name
+        signature: inspect.Signature | None
+        try:  # the rule's parameter names, for walkthroughs and errors
+            signature = inspect.signature(primitive.rule)
+        except (TypeError, ValueError):
+            signature = None
+        self.__signature__ = signature
 
     def __call__(self, *args: Any) -> Any:
         primitive = self.primitive

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-__all__ = ["TreeSpec", "flatten", "unflatten"]
+__all__ = ["TreeSpec", "flatten", "leaf_paths", "unflatten"]
 
 # A spec is None for a leaf, or (kind, keys, children) for a container.
 TreeSpec = Any
@@ -55,3 +55,25 @@ def _build(spec: TreeSpec, position: Any) -> Any:
     if kind is dict:
         return dict(zip(keys, items, strict=True))
     return kind(items)
+
+
+def leaf_paths(tree: Any, name: str) -> list[str]:
+    """A readable name for each leaf, in flatten's order: ``p['w']``, ``p['b'][0]``.
+
+    >>> leaf_paths({"w": 1.0, "b": [2.0, 3.0]}, "p")
+    ["p['b'][0]", "p['b'][1]", "p['w']"]
+    """
+    _, spec = flatten(tree)
+    out: list[str] = []
+    _paths(spec, name, out)
+    return out
+
+
+def _paths(spec: TreeSpec, prefix: str, out: list[str]) -> None:
+    if spec is None:
+        out.append(prefix)
+        return
+    kind, keys, children = spec
+    labels = [repr(k) for k in keys] if kind is dict else [str(i) for i in range(len(children))]
+    for label, child in zip(labels, children, strict=True):
+        _paths(child, f"{prefix}[{label}]", out)
