@@ -33,6 +33,10 @@ from ._rules.elementwise import tanh as tanh
 from ._rules.factories import add_const as add_const
 from ._rules.factories import power as power
 from ._rules.factories import scale as scale
+from ._rules.nn import affine as affine
+from ._rules.nn import log_softmax as log_softmax
+from ._rules.nn import softmax as softmax
+from ._rules.nn import softmax_cross_entropy as softmax_cross_entropy
 from ._trace import lift as lift
 from ._trace import trace as trace
 from ._types import Array as Array
@@ -57,6 +61,7 @@ __all__ = [
     "Walkthrough",
     "add",
     "add_const",
+    "affine",
     "check_rule",
     "compose",
     "cos",
@@ -67,6 +72,7 @@ __all__ = [
     "jacobian",
     "lift",
     "log",
+    "log_softmax",
     "mul",
     "numerical_gradient",
     "ops",
@@ -76,6 +82,8 @@ __all__ = [
     "scale",
     "sigmoid",
     "sin",
+    "softmax",
+    "softmax_cross_entropy",
     "square",
     "sub",
     "tanh",

@@ -21,6 +21,7 @@ from ._fused import PRIMITIVES
 from ._graph import Primitive, Traced, apply, concrete
 from ._rules import binary as bi
 from ._rules import elementwise as ew
+from ._rules import nn
 from ._rules.factories import power, power_derivative, scale
 from ._types import Pullback, Value
 from ._values import as_value, describe
@@ -211,6 +212,12 @@ TANH = Primitive("tanh", ew.tanh, tanh_vjp, 1, _compiled(ew.tanh))
 SIGMOID = Primitive("sigmoid", ew.sigmoid, sigmoid_vjp, 1, _compiled(ew.sigmoid))
 RELU = Primitive("relu", ew.relu, relu_vjp, 1, _compiled(ew.relu))
 SQUARE = Primitive("square", ew.square, square_vjp, 1, _compiled(ew.square))
+
+# The network rules: first derivatives from the rules themselves (no nested vjp).
+AFFINE = Primitive("affine", nn.affine, None, 3)
+SOFTMAX = Primitive("softmax", nn.softmax, None, 1)
+LOG_SOFTMAX = Primitive("log_softmax", nn.log_softmax, None, 1)
+SOFTMAX_CROSS_ENTROPY = Primitive("softmax_cross_entropy", nn.softmax_cross_entropy, None, 2)
 
 # NumPy's arithmetic on a traced operand (``array * traced``) records these.
 UFUNCS: dict[Any, Primitive] = {

@@ -22,21 +22,25 @@ from ._graph import apply as _apply
 from ._graph import apply1 as _apply1
 from ._graph import apply2 as _apply2
 from ._trace import lift
-from ._types import V
+from ._types import Array, V
 
 __all__ = [
     "absolute",
     "add",
+    "affine",
     "cos",
     "div",
     "exp",
     "lift",
     "log",
+    "log_softmax",
     "mul",
     "power",
     "relu",
     "sigmoid",
     "sin",
+    "softmax",
+    "softmax_cross_entropy",
     "square",
     "sub",
     "sum",
@@ -194,4 +198,48 @@ def sum(x: V) -> float:
     6.0
     """
     result: float = _apply(_t.SUM, x)
+    return result
+
+
+def affine(x: Array, w: Array, b: Array) -> Array:
+    """The affine layer ``x W + b`` of a batch (the rule :func:`pullback.affine`).
+
+    >>> import numpy as np
+    >>> affine(np.ones((1, 2)), np.ones((2, 3)), np.zeros(3))
+    array([[2., 2., 2.]])
+    """
+    result: Array = _apply(_t.AFFINE, x, w, b)
+    return result
+
+
+def softmax(x: Array) -> Array:
+    """Softmax over the last axis (the rule :func:`pullback.softmax`).
+
+    >>> import numpy as np
+    >>> softmax(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    result: Array = _apply1(_t.SOFTMAX, x)
+    return result
+
+
+def log_softmax(x: Array) -> Array:
+    """Log-softmax over the last axis (the rule :func:`pullback.log_softmax`).
+
+    >>> import numpy as np
+    >>> log_softmax(np.array([0.0])).tolist()
+    [0.0]
+    """
+    result: Array = _apply1(_t.LOG_SOFTMAX, x)
+    return result
+
+
+def softmax_cross_entropy(logits: Array, labels: Array) -> float:
+    """Mean softmax cross-entropy (the rule :func:`pullback.softmax_cross_entropy`).
+
+    >>> import numpy as np
+    >>> round(softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([0])), 6)
+    0.693147
+    """
+    result: float = _apply2(_t.SOFTMAX_CROSS_ENTROPY, logits, labels)
     return result

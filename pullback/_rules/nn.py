@@ -1,0 +1,206 @@
+"""Neural-network rules: ``affine``, ``softmax``, ``log_softmax``, ``softmax_cross_entropy``.
+
+The layers of the book's two-layer network, as pure rules: nothing is stored
+on a layer between the forward and the backward pass; what the backward pass
+needs is captured by the pullback of one call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _ieee as ieee
+from .._types import Array, Pullback
+from .._values import as_value, describe
+
+__all__ = ["affine", "log_softmax", "softmax", "softmax_cross_entropy"]
+
+
+def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
+    value = as_value(x, f"{rule} ({what})")
+    if not isinstance(value, np.ndarray) or value.ndim != ndim:
+        raise ValueError(f"{rule}: {what} must be a {ndim}-d array, got {describe(value)}")
+    return value
+
+
+def affine(
+    x: Array, w: Array, b: Array, /
+) -> tuple[Array, Pullback[Array, tuple[Array, Array, Array]]]:
+    """The affine layer of a batch: ``y = x W + b``; ``(dx, dW, db) = (dy Wᵀ, xᵀ dy, Σₙ dy)``.
+
+    Args:
+        x: the batch, shape ``(N, D)``.
+        w: the weights, shape ``(D, H)``.
+        b: the bias, shape ``(H,)``.
+
+    Returns:
+        ``(y, affine_pullback)`` with ``y`` of shape ``(N, H)``.
+
+    Raises:
+        TypeError: an argument is not a real array.
+        ValueError: the shapes do not fit together.
+
+    >>> import numpy as np
+    >>> y, back = affine(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))
+    >>> y.shape, [g.shape for g in back(np.ones((2, 4)))]
+    ((2, 4), [(2, 3), (3, 4), (4,)])
+    """
+    x = _matrix(x, "affine", "x", 2)
+    w = _matrix(w, "affine", "W", 2)
+    b = _matrix(b, "affine", "b", 1)
+    if x.shape[1] != w.shape[0] or w.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"affine: shapes x {x.shape}, W {w.shape}, b {b.shape} do not fit: "
+            "x is (N, D), W is (D, H), b is (H,)"
+        )
+    with ieee.quiet():
+        y = x @ w + b
+
+    def affine_pullback(dy: Array) -> tuple[Array, Array, Array]:
+        with ieee.quiet():
+            return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+
+    return y, affine_pullback
+
+
+def _array(x: Any, rule: str) -> Array:
+    value = as_value(x, rule)
+    if not isinstance(value, np.ndarray) or value.ndim == 0:
+        raise ValueError(f"{rule}: x must be an array of scores (classes on the last axis)")
+    return value
+
+
+def _shifted(x: Array) -> tuple[Array, Array]:
+    # Subtracting the row maximum keeps exp from overflowing (logits of ±1e4 are
+    # fine); log-sum-exp of the shifted row is then at least 0 and at most log C.
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    return shifted, np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
+    """Softmax over the last axis: ``y = exp(x) / Σ exp(x)``; ``dx = y (dy − Σ dy·y)``.
+
+    Args:
+        x: an array of scores (the last axis is the classes).
+
+    Returns:
+        ``(y, softmax_pullback)``.
+
+    Raises:
+        TypeError: ``x`` is not a real array.
+
+    >>> import numpy as np
+    >>> y, back = softmax(np.array([0.0, 0.0]))
+    >>> y, back(np.array([1.0, 0.0]))
+    (array([0.5, 0.5]), array([ 0.25, -0.25]))
+    """
+    x = _array(x, "softmax")
+    with ieee.quiet():
+        shifted, lse = _shifted(x)
+        y = np.exp(shifted - lse)
+
+    def softmax_pullback(dy: Array) -> Array:
+        with ieee.quiet():
+            dx: Array = y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+        return dx
+
+    return y, softmax_pullback
+
+
+def log_softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
+    """Log-softmax over the last axis: ``y = x − log Σ exp(x)``; ``dx = dy − softmax(x) Σ dy``.
+
+    Args:
+        x: an array of scores (the last axis is the classes).
+
+    Returns:
+        ``(y, log_softmax_pullback)``.
+
+    Raises:
+        TypeError: ``x`` is not a real array.
+
+    >>> import numpy as np
+    >>> y, back = log_softmax(np.array([0.0, 0.0]))
+    >>> np.round(y, 6), back(np.array([1.0, 0.0]))
+    (array([-0.693147, -0.693147]), array([ 0.5, -0.5]))
+    """
+    x = _array(x, "log_softmax")
+    with ieee.quiet():
+        shifted, lse = _shifted(x)
+        y = shifted - lse
+        probabilities = np.exp(y)
+
+    def log_softmax_pullback(dy: Array) -> Array:
+        with ieee.quiet():
+            dx: Array = dy - probabilities * np.sum(dy, axis=-1, keepdims=True)
+        return dx
+
+    return y, log_softmax_pullback
+
+
+def softmax_cross_entropy(
+    logits: Array, labels: Array, /
+) -> tuple[float, Pullback[float, tuple[Array, Array]]]:
+    """Mean cross-entropy of softmax(logits) against labels: the book's Softmax-with-Loss.
+
+    ``loss = −(1/N) Σₙ log softmax(logits)[n, label]``, computed by log-sum-exp,
+    so logits of ±1e4 give neither nan nor inf. ``dlogits = dy (softmax − t) / N``.
+
+    Args:
+        logits: shape ``(N, C)``.
+        labels: one-hot (or probability) rows of shape ``(N, C)``, or class
+            indices of shape ``(N,)`` (ints, or floats holding whole numbers).
+
+    Returns:
+        ``(loss, softmax_cross_entropy_pullback)``; the pullback returns the
+        cotangents of the logits and of the labels (zeros for class indices,
+        which are not differentiable; ``−dy log softmax / N`` for rows).
+
+    Raises:
+        TypeError: an argument is not a real array.
+        ValueError: the shapes do not fit, or an index is not a class.
+
+    >>> import numpy as np
+    >>> loss, back = softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))
+    >>> round(loss, 6), back(1.0)[0]
+    (0.693147, array([[ 0.5, -0.5]]))
+    """
+    logits = _matrix(logits, "softmax_cross_entropy", "logits", 2)
+    n, classes = logits.shape
+    targets, indices = _targets(labels, n, classes)
+    with ieee.quiet():
+        shifted, lse = _shifted(logits)
+        log_probs = shifted - lse
+        loss = -float(np.sum(targets * log_probs)) / n
+        probabilities = np.exp(log_probs)
+
+    def softmax_cross_entropy_pullback(dy: float) -> tuple[Array, Array]:
+        with ieee.quiet():
+            dlogits = (probabilities - targets) * (dy / n)
+            dlabels = np.zeros(indices.shape) if indices is not None else log_probs * (-dy / n)
+        return dlogits, dlabels
+
+    return loss, softmax_cross_entropy_pullback
+
+
+def _targets(labels: Any, n: int, classes: int) -> tuple[Array, Array | None]:
+    raw = np.asarray(labels) if isinstance(labels, np.ndarray) else labels
+    value = as_value(raw, "softmax_cross_entropy (labels)")
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        indices = value.astype(np.int64)
+        if not np.array_equal(indices, value) or indices.min() < 0 or indices.max() >= classes:
+            raise ValueError(
+                f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
+                f"got {describe(labels)}"
+            )
+        targets = np.zeros((n, classes))
+        targets[np.arange(n), indices] = 1.0
+        return targets, value
+    if isinstance(value, np.ndarray) and value.shape == (n, classes):
+        return value, None
+    raise ValueError(
+        f"softmax_cross_entropy: labels must be one-hot rows {(n, classes)} or class indices "
+        f"{(n,)}, got {describe(labels)}"
+    )
