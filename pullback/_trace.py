@@ -315,6 +315,8 @@ def _like(g: Any, leaf: Any) -> Any:
         return g
     if type(base) is float:
         return g if type(g) is float else float(np.sum(g))
+    if type(g) is np.ndarray and g.shape == base.shape and g.dtype == np.float64:
+        return g
     out = np.asarray(g, dtype=np.float64)
     return out if out.shape == base.shape else np.broadcast_to(out, base.shape).copy()
 
