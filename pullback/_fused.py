@@ -20,6 +20,7 @@ template is the same arithmetic, in the same order, as its rule in
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -83,27 +84,34 @@ def _power_expr(v: str, n: float | int) -> str:
     return f"pow({v}, {n!r})"
 
 
-def _stage_lines(stage: Callable[..., Any]) -> tuple[tuple[str, ...], str | None] | None:
-    """The lines of one stage and its derivative factor, or None if not fusible."""
+# A stage: its lines (``{d}`` its derivative's name, ``{k}`` its constant's),
+# its derivative factor ("d", "k" for the constant itself, a literal, or None
+# for 1) and its constant (or None). Constants are not written into the code but
+# passed as default arguments, so chunks that differ only in constants share
+# one compiled code object.
+StageCode = tuple[tuple[str, ...], "str | None", "float | None"]
+
+
+def _stage_lines(stage: Callable[..., Any]) -> StageCode | None:
+    """The code of one stage, or None if it is not one of the library's primitives."""
     kind = type(stage)
     if kind is Scale:
-        c = stage.c  # type: ignore[attr-defined]
-        return (f"x = {c!r} * x",), f"({c!r})"
+        return ("x = {k} * x",), "k", stage.c  # type: ignore[attr-defined]
     if kind is AddConst:
-        return (f"x = x + {stage.c!r}",), None  # type: ignore[attr-defined]
+        return ("x = x + {k}",), None, stage.c  # type: ignore[attr-defined]
     if kind is Power:
         n = stage.n  # type: ignore[attr-defined]
         if n == 0:
-            return ("x = 1.0",), "0.0"  # x**0 is 1 even at nan; its derivative is 0
+            return ("x = 1.0",), "0.0", None  # x**0 is 1 even at nan; its derivative is 0
         if n == -1:  # from the output, as power_derivative
-            return ("x = 1.0 / x", "{d} = -(x * x)"), "d"
+            return ("x = 1.0 / x", "{d} = -(x * x)"), "d", None
         derivative = f"{{d}} = {float(n)!r} * {_power_expr('x', n - 1)}"
-        return (derivative, f"x = {_power_expr('x', n)}"), "d"
+        return (derivative, f"x = {_power_expr('x', n)}"), "d", None
     try:
         template = _TEMPLATES.get(stage)
     except TypeError:  # an unhashable user rule
         return None
-    return (template, "d") if template is not None else None
+    return (template, "d", None) if template is not None else None
 
 
 class FusedChain:
@@ -120,7 +128,7 @@ class FusedChain:
 
     def __init__(
         self,
-        lines: list[tuple[tuple[str, ...], str | None]],
+        lines: list[StageCode],
         kernels: tuple[ArrayKernel, ...],
         eager: bool = False,
     ) -> None:
@@ -148,28 +156,58 @@ class FusedChain:
         return self.value_and_gradient(x)
 
     def _compile(self) -> None:
-        # Identical chunks (a repeated cycle of stages) share one compiled function.
-        compiled: dict[str, dict[str, Any]] = {}
+        lines = self._lines
+        size = _chunk_size(lines)
+        single = len(lines) <= size
+        # Chunks with the same code (a repeated cycle of stages, whatever its
+        # constants) share one compiled code object; each chunk binds its own
+        # constants as default arguments (read as fast as locals).
+        compiled: dict[tuple[Any, ...], dict[str, Any]] = {}
         chunks = []
-        for start in range(0, len(self._lines), CHUNK):
-            body, product = _chunk_body(self._lines[start : start + CHUNK])
-            if body not in compiled:
-                source = (
-                    f"def chunk(x):\n{body}\n    return x, {product}\n"
-                    f"def chunk_gradient(x):\n{body}\n    return {product}\n"
-                )
+        for start in range(0, len(lines), size):
+            chunk = lines[start : start + size]
+            key = tuple((code, factor, constant is None) for code, factor, constant in chunk)
+            if key not in compiled:
+                body, product, params = _chunk_body(chunk)
+                source = f"def chunk(x{params}):\n{body}\n    return x, {product}\n"
+                if single:  # the gradient alone, without building a tuple
+                    source += f"def chunk_gradient(x{params}):\n{body}\n    return {product}\n"
                 namespace = dict(_NAMESPACE)
                 exec(compile(source, "<pullback fused chain>", "exec"), namespace)
-                compiled[body] = namespace
-            chunks.append(compiled[body])
+                compiled[key] = {
+                    name: namespace[name]
+                    for name in ("chunk", "chunk_gradient")
+                    if name in namespace
+                }
+            constants = tuple(constant for _, _, constant in chunk if constant is not None)
+            chunks.append({name: _with_defaults(f, constants) for name, f in compiled[key].items()})
         # Benign race: two threads may compile at once; either result is right.
-        if len(chunks) == 1:
+        if single:
             self.value_and_gradient = chunks[0]["chunk"]
             self.gradient = chunks[0]["chunk_gradient"]
         else:
             chunked = _Chunked(tuple(c["chunk"] for c in chunks))
             self.value_and_gradient = chunked
             self.gradient = chunked.gradient
+
+
+def _with_defaults(f: Any, constants: tuple[float, ...]) -> Any:
+    return types.FunctionType(f.__code__, f.__globals__, f.__name__, constants or None)
+
+
+def _chunk_size(lines: list[StageCode]) -> int:
+    """CHUNK, or the largest multiple of the stages' period below it.
+
+    A chain that repeats a cycle of p kinds of stage (sigmoid, scale, add_const)
+    then cuts into chunks of identical code, compiled once.
+    """
+    codes = [stage[0] for stage in lines]
+    for period in range(1, 17):
+        if len(codes) > 2 * period and all(
+            codes[i] == codes[i + period] for i in range(len(codes) - period)
+        ):
+            return (CHUNK // period) * period
+    return CHUNK
 
 
 class _Chunked:
@@ -195,16 +233,20 @@ class _Chunked:
         return self(x)[1]
 
 
-def _chunk_body(stages: list[tuple[tuple[str, ...], str | None]]) -> tuple[str, str]:
+def _chunk_body(stages: list[StageCode]) -> tuple[str, str, str]:
+    """The body, the derivative product, and the constants' parameters of a chunk."""
     body = []
     factors = []
-    for i, (lines, factor) in enumerate(stages):
+    params = []
+    for i, (lines, factor, constant) in enumerate(stages):
         for line in lines:
-            body.append("    " + line.format(d=f"d{i}"))
+            body.append("    " + line.format(d=f"d{i}", k=f"k{i}"))
+        if constant is not None:
+            params.append(f", k{i}=0.0")
         if factor is not None:
-            factors.append(f"d{i}" if factor == "d" else factor)
+            factors.append({"d": f"d{i}", "k": f"k{i}"}.get(factor, factor))
     product = " * ".join(reversed(factors)) if factors else "1.0"
-    return "\n".join(body), product
+    return "\n".join(body), product, "".join(params)
 
 
 def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain | None:
