@@ -224,3 +224,21 @@ def test_fused_array_pullback_checks_its_cotangent() -> None:
     back_float: Any = chain(0.5)[1]
     with pytest.raises(TypeError, match=r"the value is a float, so the cotangent must be a float"):
         back_float(np.ones(2))
+
+
+def test_long_chains_with_different_constants_share_compiled_code() -> None:
+    rng = np.random.default_rng(5)
+    scales = [pb.scale(float(c)) for c in rng.uniform(0.5, 1.5, 200)]
+    stages: list[Any] = []
+    for s in scales:
+        stages += [s, pb.sigmoid]
+    chain = as_composition(pb.compose(*stages))
+    fused_value, fused_grad = chain.value_and_gradient(0.3)
+    y, back = chain.forward(0.3)
+    assert fused_value == pytest.approx(y, rel=1e-15)
+    assert fused_grad == pytest.approx(back(1.0), rel=1e-12)
+    assert chain.fused is not None
+    chunks = chain.fused.value_and_gradient.chunks  # type: ignore[attr-defined]
+    assert len(chunks) > 1
+    assert len({c.__code__ for c in chunks[:-1]}) == 1  # one code object, many constants
+    assert len({c.__defaults__ for c in chunks}) == len(chunks)
