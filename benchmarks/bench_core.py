@@ -14,10 +14,9 @@ pullback result is checked against the exact gradient before timing.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
+import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,9 @@ from typing import Any
 import numpy as np
 
 import pullback as pb
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import median_times
 
 exp = math.exp
 
@@ -178,34 +180,6 @@ def check(workload: Workload) -> None:
                 raise SystemExit(f"{workload.title}: {row.label} gave {got!r}")
 
 
-def calibrate(fn: Callable[[], Any], target: float) -> int:
-    number = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= target / 4 or number >= 1 << 22:
-            return max(1, int(number * target / max(elapsed, 1e-9)))
-        number *= 4
-
-
-def measure(workload: Workload, samples: int, target: float) -> dict[str, list[float]]:
-    numbers = {row.label: calibrate(row.fn, target) for row in workload.rows}
-    times: dict[str, list[float]] = {row.label: [] for row in workload.rows}
-    gc.collect()
-    gc.freeze()
-    for _ in range(samples):
-        for row in workload.rows:
-            fn, number = row.fn, numbers[row.label]
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            times[row.label].append((time.perf_counter() - start) / number)
-    gc.unfreeze()
-    return times
-
-
 def fmt_time(seconds: float) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale:
@@ -229,10 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines), flush=True)
     for workload in workloads(args.quick):
         check(workload)
-        times = measure(workload, samples, target)
-        base = statistics.median(times[workload.baseline])
-        for row in workload.rows:
-            median = statistics.median(times[row.label])
+        medians = median_times([row.fn for row in workload.rows], samples, target)
+        base = medians[[row.label for row in workload.rows].index(workload.baseline)]
+        for row, median in zip(workload.rows, medians, strict=True):
             per_stage = fmt_time(median / row.stages) if row.stages > 1 else ""
             line = (
                 f"| {workload.title} | {row.label} | {fmt_time(median)} | {per_stage} | "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import statistics
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +20,9 @@ from typing import Any
 
 import pullback as pb
 from pullback import ops
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import median_times
 
 
 def expression(x: Any, y: Any, lib: Any) -> Any:
@@ -102,28 +105,6 @@ def check(rows: list[tuple[str, Callable[[], Any]]]) -> None:
                 raise SystemExit(f"gradients disagree: {results}")
 
 
-def measure(rows: list[tuple[str, Callable[[], Any]]], samples: int, target: float) -> list[float]:
-    numbers = []
-    for _, fn in rows:
-        n = 1
-        while True:
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            if time.perf_counter() - start > target / 4:
-                break
-            n *= 4
-        numbers.append(max(1, int(n * target / max(time.perf_counter() - start, 1e-9))))
-    times: list[list[float]] = [[] for _ in rows]
-    for _ in range(samples):
-        for i, (_, fn) in enumerate(rows):
-            start = time.perf_counter()
-            for _ in range(numbers[i]):
-                fn()
-            times[i].append((time.perf_counter() - start) / numbers[i])
-    return [statistics.median(t) for t in times]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -137,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|")
     for title, rows in build_rows().items():
         check(rows)
-        medians = measure(rows, samples, target)
+        medians = median_times([fn for _, fn in rows], samples, target)
         torch_time = next(
             (m for (label, _), m in zip(rows, medians, strict=True) if "PyTorch" in label), None
         )

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import two_layer_net as example
+from timing import median_times
 
 Params = dict[str, Any]
 
@@ -159,36 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 ("PyTorch CPU autograd, one thread", lambda x=x, t=t, step=step: step(x, t))
             )
-        medians = measure(rows, samples, target)
+        medians = median_times([fn for _, fn in rows], samples, target)
         for (label, _), median in zip(rows, medians, strict=True):
             print(
                 f"| {batch} | {label} | {median * 1e6:.1f} µs | {median / medians[0]:.2f}× |",
                 flush=True,
             )
     return 0
-
-
-def measure(rows: list[tuple[str, Callable[[], Any]]], samples: int, target: float) -> list[float]:
-    numbers = []
-    for _, fn in rows:
-        n = 1
-        while True:
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            elapsed = time.perf_counter() - start
-            if elapsed > target / 4:
-                break
-            n *= 4
-        numbers.append(max(1, int(n * target / elapsed)))
-    times: list[list[float]] = [[] for _ in rows]
-    for _ in range(samples):
-        for i, (_, fn) in enumerate(rows):
-            start = time.perf_counter()
-            for _ in range(numbers[i]):
-                fn()
-            times[i].append((time.perf_counter() - start) / numbers[i])
-    return [statistics.median(t) for t in times]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"""The timing loop the benchmarks share: calibrated, round-robin, medians."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def calibrate(fn: Callable[[], Any], target: float) -> int:
+    """How many calls of ``fn`` take about ``target`` seconds."""
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= target / 4 or number >= 1 << 22:
+            return max(1, int(number * target / max(elapsed, 1e-9)))
+        number *= 4
+
+
+def median_times(fns: Sequence[Callable[[], Any]], samples: int, target: float) -> list[float]:
+    """The median seconds per call of each function.
+
+    Samples are taken round-robin (so a noisy neighbour slows every function
+    alike), with the garbage collector enabled and the objects made before
+    timing frozen out of its way.
+    """
+    numbers = [calibrate(fn, target) for fn in fns]
+    times: list[list[float]] = [[] for _ in fns]
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(samples):
+            for i, fn in enumerate(fns):
+                start = time.perf_counter()
+                for _ in range(numbers[i]):
+                    fn()
+                times[i].append((time.perf_counter() - start) / numbers[i])
+    finally:
+        gc.unfreeze()
+    return [statistics.median(t) for t in times]
