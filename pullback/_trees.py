@@ -29,17 +29,28 @@ def flatten(tree: Any) -> tuple[list[Any], TreeSpec]:
 
 def _flatten_into(tree: Any, leaves: list[Any]) -> TreeSpec:
     kind = type(tree)
-    if kind is tuple or kind is list:
-        return (kind, None, [_flatten_into(item, leaves) for item in tree])
     if kind is dict:
         keys = list(tree)
         try:  # noqa: SIM105  (contextlib.suppress costs a microsecond on a hot path)
             keys.sort()
         except TypeError:  # keys of mixed types: insertion order
             pass
-        return (dict, keys, [_flatten_into(tree[k], leaves) for k in keys])
-    leaves.append(tree)
-    return None
+        items = [tree[k] for k in keys]
+    elif kind is tuple or kind is list:
+        keys = None
+        items = tree
+    else:
+        leaves.append(tree)
+        return None
+    children: list[TreeSpec] = []
+    for item in items:
+        inner = type(item)
+        if inner is dict or inner is tuple or inner is list:
+            children.append(_flatten_into(item, leaves))
+        else:  # a leaf, handled here: most trees are a dict of arrays
+            leaves.append(item)
+            children.append(None)
+    return (kind, keys, children)
 
 
 def unflatten(spec: TreeSpec, leaves: list[Any]) -> Any:
@@ -52,10 +63,10 @@ def _build(spec: TreeSpec, position: Any) -> Any:
     if spec is None:
         return next(position)
     kind, keys, children = spec
-    items = [_build(child, position) for child in children]
+    items = [next(position) if child is None else _build(child, position) for child in children]
     if kind is dict:
         return dict(zip(keys, items, strict=True))
-    return kind(items)
+    return items if kind is list else kind(items)
 
 
 def leaf_paths(tree: Any, name: str) -> list[str]:
