@@ -22,7 +22,7 @@ from ._graph import Primitive, Traced, apply, concrete
 from ._rules import binary as bi
 from ._rules import elementwise as ew
 from ._rules import nn
-from ._rules.factories import power, power_derivative, scale
+from ._rules.factories import Scale, power, power_derivative, scale
 from ._types import Pullback, Value
 from ._values import as_value, describe
 
@@ -290,7 +290,7 @@ def exponential_of(base: Any, x: Any) -> Any:
 def scale_primitive(rule: Callable[..., Any]) -> Primitive:
     """A primitive for a ``scale(c)`` or ``add_const(c)`` rule, with its nested vjp."""
     c = rule.c  # type: ignore[attr-defined]
-    if repr(rule).startswith("scale"):
+    if type(rule) is Scale:
 
         def scale_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
             return (mul(dy, c),)
