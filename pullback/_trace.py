@@ -192,6 +192,10 @@ class Recording:
         Returns:
             ``(arrived, sent)``: each node's cotangent (None if none reached it)
             and the cotangents it sent to its operands.
+
+        >>> from pullback import trace
+        >>> trace(lambda a, b: a * b).record(2.0, 3.0).pull_back(1.0)
+        ((3.0, 2.0, 1.0), ((), (), (3.0, 2.0)))
         """
         sent: dict[int, tuple[Any, ...]] = {}
 

@@ -72,7 +72,21 @@ class Walkthrough:
         return self.table()
 
     def table(self) -> str:
-        """The steps as an aligned text table, then the value and the gradient."""
+        """The steps as an aligned text table, then the value and the gradient.
+
+        Returns:
+            The table (``str(walkthrough)`` is the same).
+
+        >>> from pullback import mul, walkthrough
+        >>> print(walkthrough(mul, 2.0, 3.0).table())
+        walkthrough of mul at a=2.0, b=3.0
+          step  name  inputs      value  cotangent  sent back
+             1  a     (argument)      2          3
+             2  b     (argument)      3          2
+             3  mul   #1, #2          6          1  3, 2
+        value: 6.0
+        gradient: d/da = 3.0, d/db = 2.0
+        """
         rows = [("step", "name", "inputs", "value", "cotangent", "sent back")]
         for step in self.steps:
             inputs = ", ".join(
@@ -107,7 +121,16 @@ class Walkthrough:
         return "\n".join(lines)
 
     def to_dot(self) -> str:
-        """Graphviz DOT: steps as nodes, forward values above and cotangents below edges."""
+        """Graphviz DOT: steps as nodes, forward values above and cotangents below edges.
+
+        Returns:
+            The DOT text; ``dot -Tsvg`` draws it (or :meth:`render`).
+
+        >>> from pullback import mul, walkthrough
+        >>> dot = walkthrough(mul, 2.0, 3.0).to_dot()
+        >>> print([line for line in dot.splitlines() if "->" in line][0])
+          n1 -> n3 [label=<2<br/><font color="#c0392b">3</font>>];
+        """
         lines = [
             "digraph walkthrough {",
             "  rankdir=LR;",
@@ -138,7 +161,15 @@ class Walkthrough:
         return "\n".join(lines) + "\n"
 
     def as_dict(self) -> dict[str, Any]:
-        """The walkthrough as plain data (lists, floats, strings)."""
+        """The walkthrough as plain data (lists, floats, strings).
+
+        Returns:
+            A dict with the title, arguments, value, seed, gradient and steps.
+
+        >>> from pullback import mul, walkthrough
+        >>> walkthrough(mul, 2.0, 3.0).as_dict()["gradient"]
+        [3.0, 2.0]
+        """
         return {
             "title": self.title,
             "arguments": list(self.arguments),
@@ -160,7 +191,16 @@ class Walkthrough:
         }
 
     def to_json(self) -> str:
-        """:meth:`as_dict` as JSON (inf and nan as the strings "inf", "-inf", "nan")."""
+        """:meth:`as_dict` as JSON (inf and nan as the strings "inf", "-inf", "nan").
+
+        Returns:
+            The JSON text.
+
+        >>> import json
+        >>> from pullback import exp, walkthrough
+        >>> json.loads(walkthrough(exp, 1000.0).to_json())["value"]
+        'inf'
+        """
         return json.dumps(self.as_dict(), indent=2)
 
     def render(self, path: str | Path) -> Path:
@@ -176,6 +216,12 @@ class Walkthrough:
             GraphvizMissing: the ``graphviz`` Python package or the ``dot``
                 program is not installed; the message says how to install them.
             ValueError: the suffix is not a format Graphviz writes.
+
+        >>> from pullback import mul, walkthrough
+        >>> walkthrough(mul, 2.0, 3.0).render("picture.gif")
+        Traceback (most recent call last):
+        ...
+        ValueError: render: write .svg, .png or .pdf, not 'picture.gif'
         """
         path = Path(path)
         fmt = path.suffix.lstrip(".").lower()

@@ -98,3 +98,18 @@ def traced_functions() -> None:
     assert_type(pb.ops.exp(1.0), float)
     assert_type(pb.hessian(pb.trace(pb.ops.sin), 1.0), Any)
     pb.gradient(pb.trace(price), 100.0, 2.0)  # type: ignore[misc, call-arg]
+
+
+def walkthroughs_and_higher_order() -> None:
+    w = pb.walkthrough(pb.sigmoid, 1.0)
+    assert_type(w, pb.Walkthrough)
+    assert_type(w.table(), str)
+    assert_type(w.to_dot(), str)
+    assert_type(w.steps, tuple[pb.Step, ...])
+    a: Array = np.zeros(2)
+    assert_type(pb.jacobian(pb.sin, a), Any)
+    y, back = pb.pullback(pb.affine, np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))
+    assert_type(y, Array)
+    assert_type(back(np.ones((2, 4))), tuple[Array, Array, Array])
+    assert_type(pb.softmax_cross_entropy(np.ones((2, 3)), np.array([0.0, 1.0]))[0], float)
+    pb.walkthrough(pb.sigmoid, "1.0", name=3)  # type: ignore[arg-type]
