@@ -118,8 +118,10 @@ class FusedChain:
     """Straight-line code for a chain of elementwise primitives, at a float.
 
     ``value_and_gradient(x) -> (y, dy/dx)`` and ``gradient(x) -> dy/dx`` are
-    compiled on the first call of either (then replace themselves), and raise
-    ``ArithmeticError`` or ``ValueError`` where a special value occurs.
+    each compiled on their first call (then replace themselves: Python's
+    ``compile`` costs a few microseconds a line, so only what is used is
+    compiled), and raise ``ArithmeticError`` or ``ValueError`` where a special
+    value occurs.
     """
 
     __slots__ = ("_kernels", "_lines", "gradient", "value_and_gradient")
@@ -137,7 +139,8 @@ class FusedChain:
         self.gradient = self._compile_then_gradient
         self.value_and_gradient = self._compile_then_value_and_gradient
         if eager:
-            self._compile()
+            self.gradient = self._compile(gradient_only=True)
+            self.value_and_gradient = self._compile(gradient_only=False)
 
     def array_value_and_gradient(self, x: Array) -> tuple[Array, Array]:
         """The value and the elementwise derivative at a float64 array (a new array)."""
@@ -148,47 +151,42 @@ class FusedChain:
         return run(self._kernels, x, False)[1]
 
     def _compile_then_gradient(self, x: float) -> float:
-        self._compile()
+        # Benign race: two threads may compile at once; either result is right.
+        self.gradient = self._compile(gradient_only=True)
         return self.gradient(x)
 
     def _compile_then_value_and_gradient(self, x: float) -> tuple[float, float]:
-        self._compile()
+        self.value_and_gradient = self._compile(gradient_only=False)
         return self.value_and_gradient(x)
 
-    def _compile(self) -> None:
+    def _compile(self, gradient_only: bool) -> Any:
         lines = self._lines
         size = _chunk_size(lines)
-        single = len(lines) <= size
+        if len(lines) > size:
+            chunked = _Chunked(self._chunks(lines, size, "chunk"))
+            return chunked.gradient if gradient_only else chunked
+        return self._chunks(lines, size, "chunk_gradient" if gradient_only else "chunk")[0]
+
+    @staticmethod
+    def _chunks(lines: list[StageCode], size: int, variant: str) -> tuple[Any, ...]:
         # Chunks with the same code (a repeated cycle of stages, whatever its
         # constants) share one compiled code object; each chunk binds its own
         # constants as default arguments (read as fast as locals).
-        compiled: dict[tuple[Any, ...], dict[str, Any]] = {}
+        compiled: dict[tuple[Any, ...], Any] = {}
         chunks = []
         for start in range(0, len(lines), size):
             chunk = lines[start : start + size]
             key = tuple((code, factor, constant is None) for code, factor, constant in chunk)
             if key not in compiled:
                 body, product, params = _chunk_body(chunk)
-                source = f"def chunk(x{params}):\n{body}\n    return x, {product}\n"
-                if single:  # the gradient alone, without building a tuple
-                    source += f"def chunk_gradient(x{params}):\n{body}\n    return {product}\n"
+                returned = product if variant == "chunk_gradient" else f"x, {product}"
+                source = f"def {variant}(x{params}):\n{body}\n    return {returned}\n"
                 namespace = dict(_NAMESPACE)
                 exec(compile(source, "<pullback fused chain>", "exec"), namespace)
-                compiled[key] = {
-                    name: namespace[name]
-                    for name in ("chunk", "chunk_gradient")
-                    if name in namespace
-                }
+                compiled[key] = namespace[variant]
             constants = tuple(constant for _, _, constant in chunk if constant is not None)
-            chunks.append({name: _with_defaults(f, constants) for name, f in compiled[key].items()})
-        # Benign race: two threads may compile at once; either result is right.
-        if single:
-            self.value_and_gradient = chunks[0]["chunk"]
-            self.gradient = chunks[0]["chunk_gradient"]
-        else:
-            chunked = _Chunked(tuple(c["chunk"] for c in chunks))
-            self.value_and_gradient = chunked
-            self.gradient = chunked.gradient
+            chunks.append(_with_defaults(compiled[key], constants))
+        return tuple(chunks)
 
 
 def _with_defaults(f: Any, constants: tuple[float, ...]) -> Any:
