@@ -268,6 +268,31 @@ def backward(
     if root < 0:
         return table
     table[root] = dy
+    for position in range(root, n_leaves - 1, -1):  # the operations, last first
+        g = table[position]
+        if g is None:
+            continue
+        parents, vjp = nodes[position]
+        # A node's vjp is a pullback, or (at floats) its partial derivatives:
+        # a number for one operand, a pair for two.
+        if len(parents) == 1:
+            gp = g * vjp if type(vjp) is float else vjp(g)
+            if visit is not None:
+                visit(position, g, (gp,))
+            p = parents[0]
+            if p >= 0:
+                held = table[p]
+                table[p] = gp if held is None else _accumulate(held, gp)
+            continue
+        grads = (g * vjp[0], g * vjp[1]) if type(vjp) is tuple else vjp(g)
+        if visit is not None:
+            visit(position, g, tuple(grads))
+        for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
+            if p >= 0:
+                held = table[p]
+                table[p] = gp if held is None else _accumulate(held, gp)
+    return table
+    table[root] = dy
     for position in range(root, -1, -1):
         g = table[position]
         if g is None or position < n_leaves:
@@ -300,7 +325,7 @@ def backward(
 
 
 def _accumulate(a: Any, b: Any) -> Any:
-    # A value used several times gets the sum of its cotangents.
+    """A value used several times gets the sum of its cotangents."""
     if type(a) is float and type(b) is float:
         return a + b
     if type(a) is Traced or type(b) is Traced:
