@@ -137,11 +137,18 @@ class TracedRule:
         specs = []
         depth = 1
         for position, x in enumerate(xs, start=1):
-            arg_leaves, spec = flatten(x)
+            kind = type(x)
+            if kind is dict or kind is list or kind is tuple:
+                arg_leaves, spec = flatten(x)
+            else:  # a single value: no tree to flatten
+                arg_leaves, spec = [x], None
             for i, leaf in enumerate(arg_leaves):
-                if type(leaf) is Traced:
+                leaf_kind = type(leaf)
+                if leaf_kind is Traced:
                     depth = max(depth, leaf.trace.depth + 1)
-                else:
+                elif not (
+                    leaf_kind is float or (leaf_kind is np.ndarray and leaf.dtype == np.float64)
+                ):
                     where = f"trace({self.__name__}), argument {position}"
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
@@ -152,7 +159,9 @@ class TracedRule:
         args = []
         start = 0
         for spec, count in specs:
-            args.append(unflatten(spec, boxed[start : start + count]))
+            args.append(
+                boxed[start] if spec is None else unflatten(spec, boxed[start : start + count])
+            )
             start += count
         return trace_, tuple(leaves), tuple(specs), args
 
