@@ -301,36 +301,6 @@ def backward(
                 held = table[p]
                 table[p] = gp if held is None else _accumulate(held, gp)
     return table
-    table[root] = dy
-    for position in range(root, -1, -1):
-        g = table[position]
-        if g is None or position < n_leaves:
-            if visit is not None and g is not None:
-                visit(position, g, ())
-            continue
-        parents, vjp = nodes[position]
-        # A node's vjp is a pullback, or (at floats) its partial derivatives:
-        # a number for one operand, a pair for two.
-        if type(vjp) is tuple:
-            grads: Any = (g * vjp[0], g * vjp[1])
-        elif type(vjp) is float:
-            grads = (g * vjp,)
-        elif len(parents) == 1:
-            grads = (vjp(g),)
-        else:
-            grads = vjp(g)
-        if visit is not None:
-            visit(position, g, tuple(grads))
-        for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
-            if p >= 0:
-                held = table[p]
-                if held is None:
-                    table[p] = gp
-                elif type(held) is float and type(gp) is float:
-                    table[p] = held + gp  # a value used several times: summed
-                else:
-                    table[p] = _accumulate(held, gp)
-    return table
 
 
 def _accumulate(a: Any, b: Any) -> Any:
