@@ -12,7 +12,10 @@ last stage is skipped when only the gradient is wanted.
 Each kernel is the same arithmetic as its rule in ``_rules`` (so a stage's
 value and local derivative are the rule's, bit for bit); only the order in
 which the local derivatives are multiplied differs from the backward pass
-(first stage first), a difference of an ulp or two.
+(first stage first): a difference of an ulp or two, or, at the ends of the
+float range, an overflow or underflow that the other order does not have
+(``tiny * tiny * huge``). Constant factors are folded only while their
+product stays in range, for the same reason.
 """
 
 from __future__ import annotations
@@ -155,7 +158,18 @@ def run(kernels: tuple[ArrayKernel, ...], x: Array, need_value: bool) -> tuple[A
         for i, kernel in enumerate(kernels):
             x, d, factor = kernel(x, own, need_value or i < last)
             own = True
-            constant *= factor
+            if factor != 1.0:
+                product = constant * factor
+                if constant == 1.0 or 1e-300 < abs(product) < 1e300:
+                    constant = product
+                else:
+                    # Folding would underflow or overflow where the stages' own
+                    # order would not (tiny * tiny * inf): apply what was folded.
+                    if g is None:
+                        g = np.full(x.shape, constant)
+                    else:
+                        np.multiply(g, constant, out=g)
+                    constant = factor
             if d is None:
                 continue
             if g is None:
@@ -167,6 +181,9 @@ def run(kernels: tuple[ArrayKernel, ...], x: Array, need_value: bool) -> tuple[A
                 np.multiply(g, d, out=g)
         if g is None:
             g = np.full(x.shape, constant)
-        elif constant != 1.0:
-            np.multiply(g, constant, out=g)
+        else:
+            if g is x:  # the last derivative was the value itself (exp): keep them apart
+                g = g.copy()
+            if constant != 1.0:
+                np.multiply(g, constant, out=g)
     return x, g

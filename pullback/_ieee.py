@@ -168,6 +168,12 @@ def pow(x: V, n: float) -> V:
     with quiet():
         if type(n) is int and 0 < abs(n) <= _SMALL_POWER:
             return nd(_small_power(x, n))
+        if n == 0.5:
+            # NumPy computes x**0.5 as sqrt(x), which differs from pow at the
+            # edges: sqrt(-0) = -0 and sqrt(-inf) = nan, pow gives +0 and +inf.
+            root = np.sqrt(x)
+            root += 0.0  # -0 + 0 = +0
+            return nd(np.where(x == -math.inf, math.inf, root))
         return nd(np.power(x, n))
 
 

@@ -242,3 +242,17 @@ def test_long_chains_with_different_constants_share_compiled_code() -> None:
     assert len(chunks) > 1
     assert len({c.__code__ for c in chunks[:-1]}) == 1  # one code object, many constants
     assert len({c.__defaults__ for c in chunks}) == len(chunks)
+
+
+def test_fused_arrays_regressions_found_by_fuzzing() -> None:
+    # exp as the last derivative-bearing stage: its derivative is its value, and a
+    # constant applied to the derivative afterwards must not change the value.
+    chain = as_composition(pb.compose(pb.exp, pb.scale(0.0)))
+    values, grads = chain.value_and_gradient(np.zeros(2))
+    assert np.array_equal(values, [1.0, 1.0]) and np.array_equal(grads, [0.0, 0.0])
+    # Folding tiny constants would underflow to 0 and make 0 * inf = nan; the stages give inf.
+    c = 1.0236415868366425e-243
+    chain = as_composition(pb.compose(pb.log, pb.scale(c), pb.scale(c)))
+    _, grads = chain.value_and_gradient(np.zeros(1))
+    _, back = chain.forward(np.zeros(1))
+    assert same(grads, back(np.ones(1))) and grads[0] == math.inf

@@ -107,3 +107,12 @@ def test_bad_input_names_the_rule_with_its_constant() -> None:
 def test_numpy_scalar_constants_are_accepted() -> None:
     assert pb.scale(np.float64(2.0))(3.0)[0] == 6.0
     assert pb.power(np.int64(2))(3.0)[0] == 9.0  # type: ignore[arg-type]
+
+
+def test_square_root_power_keeps_pow_semantics_on_arrays() -> None:
+    # NumPy's x**0.5 is sqrt, which gives -0 at -0 and nan at -inf; pow gives +0 and +inf.
+    x = np.array([-0.0, -math.inf, 4.0, -4.0])
+    ya, _ = pb.power(0.5)(x)
+    for i, xi in enumerate(x):
+        assert same(float(ya[i]), pb.power(0.5)(float(xi))[0])
+    assert math.copysign(1.0, ya[0]) == 1.0
