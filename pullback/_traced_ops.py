@@ -169,7 +169,8 @@ def sum_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
 
 
 # -- at floats: the value and the partial derivatives as numbers -------------------
-# (Python's float arithmetic raises at 1/0, and the rule then gives the IEEE answer.)
+# Each gives exactly what its rule's pullback gives (the partial times dy); Python's
+# float arithmetic raises at 1/0 and overflow, and the rule then gives the IEEE answer.
 
 
 def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
@@ -184,11 +185,6 @@ def mul_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
     return a * b, (b, a)
 
 
-def div_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
-    y = a / b
-    return y, (1.0 / b, -y / b)
-
-
 def neg_at_floats(a: float) -> tuple[float, float]:
     return -a, -1.0
 
@@ -201,7 +197,10 @@ def _compiled(rule: Callable[..., Any]) -> Callable[[float], tuple[float, float]
 ADD = Primitive("add", bi.add, add_vjp, 2, add_at_floats)
 SUB = Primitive("sub", bi.sub, sub_vjp, 2, sub_at_floats)
 MUL = Primitive("mul", bi.mul, mul_vjp, 2, mul_at_floats)
-DIV = Primitive("div", bi.div, div_vjp, 2, div_at_floats)
+# Division keeps its rule's pullback even at floats: da = dy/b, db = -da*y divides
+# the cotangent first, where stored partials 1/b and -y/b would overflow first
+# (then 0 * inf = nan where the rule gives 0).
+DIV = Primitive("div", bi.div, div_vjp, 2)
 NEG = Primitive("neg", scale(-1.0), neg_vjp, 1, neg_at_floats)
 ABS = Primitive("abs", ew.absolute, absolute_vjp, 1)
 EXP = Primitive("exp", ew.exp, exp_vjp, 1, _compiled(ew.exp))
