@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,8 +90,11 @@ def check(text: str, variables: Sequence[str]) -> ast.expr:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+        # Python only warns about some malformed text ("1lambda"); refuse it instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as err:
         raise ExpressionError(f"not a valid expression: {err}") from None
     stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
     while stack:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pullback._cli import main
 
@@ -106,3 +110,21 @@ def test_bad_values_and_help() -> None:
     assert (
         helped.returncode == 0 and "--at NAME=VALUE" in helped.stdout and "--json" in helped.stdout
     )
+
+
+ATOMS = ["x", "y", "1", "0", "2.5", "1e308", "9", "inf", "z", "exp", "(", ")", "**", "*",
+         "/", "+", "-", " ", ",", "sin(", "log(", "abs(", ".", "[", "]", "'a'", "lambda",
+         ":", "__import__", "0x10", "True", "None"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(ATOMS), min_size=1, max_size=20).map("".join),
+                 st.text(max_size=30)))  # fmt: skip
+def test_any_text_gives_a_result_or_a_refusal_never_a_crash(text: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--at", "x=0.5", "--at", "y=-2", "--", text])
+        except SystemExit as exit_:  # argparse's own refusals
+            code = int(exit_.code or 0)
+    assert code in (0, 2), (text, err.getvalue())

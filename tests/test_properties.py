@@ -88,3 +88,35 @@ def test_binary_rules_match_finite_differences(rule: Any, a: float, b: float) ->
     assert math.isclose(
         db, five_point(lambda v: rule(a, v)[0], b, 1e-3), rel_tol=1e-7, abs_tol=1e-9
     )
+
+
+# Every library rule, constants of any size, and the special points: the fused
+# paths (floats and arrays) must agree with the stages, special values included.
+EVERY_RULE = st.one_of(
+    st.sampled_from([pb.square, pb.exp, pb.log, pb.sin, pb.cos, pb.tanh, pb.sigmoid, pb.relu]),
+    st.floats(-3, 3, allow_nan=False).map(pb.scale),
+    st.floats(-3, 3, allow_nan=False).map(pb.add_const),
+    st.sampled_from([-3, -2, -1, 0, 1, 2, 3, 0.5, 1.5, -0.5]).map(pb.power),
+)
+SPECIAL_POINTS = st.one_of(
+    st.floats(-50, 50),
+    st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, math.inf, -math.inf, math.nan]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(EVERY_RULE, min_size=1, max_size=10), SPECIAL_POINTS)
+def test_fused_paths_agree_with_the_stages_at_special_points(rules: list[Any], x: float) -> None:
+    f = pb.compose(*rules)
+    assert isinstance(f, Composition)
+    y, g = f.value_and_gradient(x)
+    ys, back = f.forward(x)
+    assert same(y, ys) and same(g, back(1.0))
+    xs = np.array([x, x])
+    ya, ga = f.value_and_gradient(xs)
+    ysa, backa = f.forward(xs)
+    gsa = backa(np.ones(2))
+    assert np.array_equal(ya, ysa, equal_nan=True)
+    if math.isfinite(ga[0]) and math.isfinite(gsa[0]):
+        # Only the order of the products differs (see _fused_arrays).
+        assert math.isclose(ga[0], gsa[0], rel_tol=1e-12, abs_tol=1e-300)
