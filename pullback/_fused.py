@@ -85,10 +85,10 @@ def _power_expr(v: str, n: float | int) -> str:
 
 
 # A stage: its lines (``{d}`` its derivative's name, ``{k}`` its constant's),
-# its derivative factor ("d", "k" for the constant itself, a literal, or None
-# for 1) and its constant (or None). Constants are not written into the code but
-# passed as default arguments, so chunks that differ only in constants share
-# one compiled code object.
+# its derivative factor ("d", "k" for the constant itself, a literal, None for
+# 1; a leading "-" negates it) and its constant (or None). Constants are not
+# written into the code but passed as default arguments, so chunks that differ
+# only in constants share one compiled code object.
 StageCode = tuple[tuple[str, ...], "str | None", "float | None"]
 
 
@@ -96,6 +96,8 @@ def _stage_lines(stage: Callable[..., Any]) -> StageCode | None:
     """The code of one stage, or None if it is not one of the library's primitives."""
     kind = type(stage)
     if kind is Scale:
+        if stage.c == -1.0:  # type: ignore[attr-defined]
+            return ("x = -x",), "-", None  # a sign, folded into the product (negation is exact)
         return ("x = {k} * x",), "k", stage.c  # type: ignore[attr-defined]
     if kind is AddConst:
         return ("x = x + {k}",), None, stage.c  # type: ignore[attr-defined]
@@ -103,8 +105,8 @@ def _stage_lines(stage: Callable[..., Any]) -> StageCode | None:
         n = stage.n  # type: ignore[attr-defined]
         if n == 0:
             return ("x = 1.0",), "0.0", None  # x**0 is 1 even at nan; its derivative is 0
-        if n == -1:  # from the output, as power_derivative
-            return ("x = 1.0 / x", "{d} = -(x * x)"), "d", None
+        if n == -1:  # from the output, as power_derivative: -y², its sign folded
+            return ("x = 1.0 / x", "{d} = x * x"), "-d", None
         derivative = f"{{d}} = {float(n)!r} * {_power_expr('x', n - 1)}"
         return (derivative, f"x = {_power_expr('x', n)}"), "d", None
     try:
@@ -236,14 +238,22 @@ def _chunk_body(stages: list[StageCode]) -> tuple[str, str, str]:
     body = []
     factors = []
     params = []
+    negative = False
     for i, (lines, factor, constant) in enumerate(stages):
         for line in lines:
             body.append("    " + line.format(d=f"d{i}", k=f"k{i}"))
         if constant is not None:
             params.append(f", k{i}=0.0")
+        if factor is not None and factor.startswith("-"):
+            # Negation is exact and commutes with rounding, so signs are
+            # collected and applied once: the same bits as multiplying by -1.
+            negative = not negative
+            factor = factor[1:] or None
         if factor is not None:
             factors.append({"d": f"d{i}", "k": f"k{i}"}.get(factor, factor))
     product = " * ".join(reversed(factors)) if factors else "1.0"
+    if negative:
+        product = f"-({product})"
     return "\n".join(body), product, "".join(params)
 
 
