@@ -33,7 +33,8 @@ def square(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (9.0, 6.0)
     """
-    x = as_value(x, "square")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "square")
     y = ieee.mul(x, x)
 
     def square_pullback(dy: V) -> V:
@@ -58,7 +59,8 @@ def exp(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(2.0)
     (1.0, 2.0)
     """
-    x = as_value(x, "exp")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "exp")
     y = ieee.exp(x)
 
     def exp_pullback(dy: V) -> V:
@@ -83,7 +85,8 @@ def log(x: V) -> tuple[V, Pullback[V, V]]:
     >>> round(y, 6), back(1.0)
     (0.693147, 0.5)
     """
-    x = as_value(x, "log")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "log")
     y = ieee.log(x)
 
     def log_pullback(dy: V) -> V:
@@ -108,7 +111,8 @@ def sin(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (0.0, 1.0)
     """
-    x = as_value(x, "sin")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "sin")
     y = ieee.sin(x)
 
     def sin_pullback(dy: V) -> V:
@@ -133,7 +137,8 @@ def cos(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (1.0, -0.0)
     """
-    x = as_value(x, "cos")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "cos")
     y = ieee.cos(x)
 
     def cos_pullback(dy: V) -> V:
@@ -162,7 +167,8 @@ def tanh(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (0.0, 1.0)
     """
-    x = as_value(x, "tanh")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "tanh")
     y = ieee.tanh(x)
 
     def tanh_pullback(dy: V) -> V:
@@ -193,7 +199,8 @@ def sigmoid(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (0.5, 0.25)
     """
-    x = as_value(x, "sigmoid")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "sigmoid")
     y, d = sigmoid_and_derivative(x)
 
     def sigmoid_pullback(dy: V) -> V:
@@ -239,7 +246,8 @@ def relu(x: V) -> tuple[V, Pullback[V, V]]:
     >>> relu(3.0)[1](1.0)
     1.0
     """
-    x = as_value(x, "relu")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "relu")
     if isinstance(x, float):
         y = 0.0 if x <= 0.0 else x
         # From the output: y is +0.0, positive, or nan (nan * 0.0 stays nan).
@@ -270,7 +278,8 @@ def absolute(x: V) -> tuple[V, Pullback[V, V]]:
     >>> y, back(1.0)
     (3.0, -1.0)
     """
-    x = as_value(x, "absolute")
+    if type(x) is not float:  # a float needs no checking
+        x = as_value(x, "absolute")
     if isinstance(x, float):
         y = abs(x)
         d = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x * 0.0)  # 0 at ±0, nan at nan

@@ -47,7 +47,8 @@ class Scale(_Frozen):
         object.__setattr__(self, "c", c)
 
     def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]:
-        x = as_value(x, self)
+        if type(x) is not float:  # a float needs no checking
+            x = as_value(x, self)
         c = self.c
 
         def scale_pullback(dy: V) -> V:
@@ -75,7 +76,8 @@ class AddConst(_Frozen):
         object.__setattr__(self, "c", c)
 
     def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]:
-        x = as_value(x, self)
+        if type(x) is not float:  # a float needs no checking
+            x = as_value(x, self)
         return ieee.add(x, self.c), add_const_pullback
 
     def __repr__(self) -> str:
@@ -103,7 +105,8 @@ class Power(_Frozen):
         object.__setattr__(self, "n", n)
 
     def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]:
-        x = as_value(x, self)
+        if type(x) is not float:  # a float needs no checking
+            x = as_value(x, self)
         n = self.n
         y = ieee.pow(x, n)
 
