@@ -19,8 +19,6 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from ._values import describe
-
 __all__ = ["Primitive", "Trace", "Traced", "apply", "apply1", "apply2", "concrete"]
 
 
@@ -389,12 +387,6 @@ def _is_value(x: Any) -> bool:
     if isinstance(x, (bool, np.bool_)):
         return False
     return isinstance(x, (float, int, np.floating, np.integer))
-
-
-def check_value(x: Any, where: str) -> None:
-    """Raise a TypeError naming ``where`` unless ``x`` is a value or a traced value."""
-    if type(x) is not Traced and not _is_value(x):
-        raise TypeError(f"{where}: expected a value or a traced value, got {describe(x)}")
 
 
 from . import _traced_ops as _ops  # noqa: E402  (its primitives use the classes above)
