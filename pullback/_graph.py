@@ -14,12 +14,16 @@ recorded in its own trace. This is how HIPS autograd's boxes nest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["Primitive", "Trace", "Traced", "apply", "apply1", "apply2", "concrete"]
+from ._ieee import quiet
+from ._table.entry import Primitive, as_float_if_scalar
+from ._tracing import dispatch
+from ._tracing.methods import ArrayMethods
+
+__all__ = ["Primitive", "Trace", "Traced", "Vjp", "apply", "apply1", "apply2", "concrete"]
 
 
 class Trace:
@@ -37,45 +41,38 @@ class Trace:
 
     def __init__(self, depth: int, log: list[tuple[str, Any, tuple[Any, ...]]] | None = None):
         self.depth = depth
-        self.nodes: list[tuple[tuple[int, ...], Any]] = []
+        self.nodes: Any = []
         # For a walkthrough only: each node's name, value and constant operands.
         self.log = log
 
+    def finish(self) -> tuple[tuple[tuple[int, ...], Any], ...]:
+        """Freeze the nodes when the call returns; a later operation on its values is refused."""
+        nodes = tuple(self.nodes)
+        self.nodes = _FINISHED
+        return nodes
 
-class Primitive:
-    """An operation that traced code can record.
+    @property
+    def finished(self) -> bool:
+        """Whether the call that owns this trace has returned."""
+        return self.nodes is _FINISHED
 
-    Args:
-        name: how errors name it.
-        rule: the concrete rule: ``rule(*values) -> (y, pullback)``.
-        at_floats: optional ``at_floats(*floats) -> (y, partials)``: the value and
-            the local partial derivatives (a float, or a tuple of floats), for
-            operands that are all floats; it may raise ArithmeticError or
-            ValueError at a special value, and then the rule is used.
-        nested_vjp: ``nested_vjp(xs, y, dy) -> cotangents``, written with
-            traceable operations, used when an operand is itself a traced value
-            of an outer trace (nested differentiation); None if there is none.
-        arity: the number of operands.
-    """
 
-    __slots__ = ("arity", "at_floats", "name", "nested_vjp", "rule")
+class _Finished:
+    """The nodes of a call that has returned: appending is the error of a leaked value."""
 
-    def __init__(
-        self,
-        name: str,
-        rule: Callable[..., tuple[Any, Any]],
-        nested_vjp: Callable[[tuple[Any, ...], Any, Any], tuple[Any, ...]] | None,
-        arity: int,
-        at_floats: Callable[..., tuple[float, Any]] | None = None,
-    ) -> None:
-        self.name = name
-        self.rule = rule
-        self.nested_vjp = nested_vjp
-        self.arity = arity
-        self.at_floats = at_floats
+    __slots__ = ()
 
-    def __repr__(self) -> str:
-        return self.name
+    def append(self, node: object) -> None:
+        raise ValueError(
+            "a traced value was used after the traced call that made it had returned; a "
+            "traced value cannot outlive its call (pass the value in as an argument instead)"
+        )
+
+    def __len__(self) -> int:
+        return 0
+
+
+_FINISHED = _Finished()
 
 
 def concrete(x: Any) -> Any:
@@ -85,19 +82,24 @@ def concrete(x: Any) -> Any:
     return x
 
 
-def apply(primitive: Primitive, *args: Any) -> Any:
-    """Apply ``primitive`` to ``args``, recording it in the deepest trace among them."""
+def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply ``primitive`` to ``args``, recording it in the deepest trace among them.
+
+    ``params`` are the primitive's static parameters (an axis, a shape, an
+    index), passed to its forward computation and to its vjps, never differentiated.
+    """
     trace: Trace | None = None
     for a in args:
-        if type(a) is Traced and (trace is None or a.trace.depth > trace.depth):
-            trace = a.trace
-    if trace is None:
-        return primitive.rule(*args)[0]  # no tracing here: a plain value
+        if type(a) is Traced and (trace is None or a.owner.depth > trace.depth):
+            trace = a.owner
+    if trace is None:  # no tracing here: a plain value
+        with quiet():
+            return as_float_if_scalar(primitive.forward(*args, **params))
     values = []
     parents = []
     nested = False
     for a in args:
-        if type(a) is Traced and a.trace is trace:
+        if type(a) is Traced and a.owner is trace:
             value = a.value
             values.append(value)
             parents.append(a.position)
@@ -105,7 +107,7 @@ def apply(primitive: Primitive, *args: Any) -> Any:
                 nested = True
         else:
             if type(a) is Traced:
-                if a.trace.depth == trace.depth:
+                if a.owner.depth == trace.depth:
                     raise ValueError(
                         f"{primitive.name}: the operands come from two different traced "
                         "calls; a traced value cannot leave the call that made it"
@@ -114,30 +116,71 @@ def apply(primitive: Primitive, *args: Any) -> Any:
             values.append(a)
             parents.append(-1)
     if nested:
-        vjp = primitive.nested_vjp
-        if vjp is None:
+        if primitive.vjps is None:
             raise TypeError(
                 f"{primitive.name}: nested differentiation needs a pullback written with "
                 "traceable operations, and this lifted rule has none; write its function "
-                "with pullback.ops (or trace it) instead of lifting it"
+                "with NumPy or pullback.ops (or trace it) instead of lifting it"
             )
-        y = _nested_value(primitive, values)
-        back: Any = _NestedVjp(vjp, tuple(values), y, primitive.arity == 1)
+        # The value of an operation on outer traced values is itself recorded in
+        # the outer trace: the same primitive, one level down.
+        y = apply(primitive, *values, **params)
+        back: Any = Vjp(primitive, y, tuple(values), params, tuple(parents))
     else:
         at_floats = primitive.at_floats
-        if (
-            at_floats is not None
-            and type(values[0]) is float
-            and (len(values) == 1 or type(values[1]) is float)
-        ):
+        if at_floats is not None and not params and all(type(v) is float for v in values):
             # The common case in traced scalar code: the node keeps the partial
             # derivatives as numbers instead of a pullback closure.
             try:
                 y, back = at_floats(*values)
             except (ArithmeticError, ValueError):
-                y, back = primitive.rule(*values)
+                y, back = _forward(primitive, values, params, parents)
         else:
-            y, back = primitive.rule(*values)
+            y, back = _forward(primitive, values, params, parents)
+    return _record(trace, primitive, y, back, parents, values)
+
+
+def _forward(
+    primitive: Primitive,
+    values: list[Any],
+    params: dict[str, Any],
+    parents: list[int] | tuple[int, ...],
+) -> tuple[Any, Any]:
+    """The value and the node's vjp, at concrete values."""
+    rule = primitive.rule
+    if rule is not None:  # a user's rule: its own pullback
+        return rule(*values)
+    with quiet():
+        y = primitive.forward(*values, **params)
+    if type(y) is not float:
+        y = _as_traced_value(y, primitive)
+    return y, Vjp(primitive, y, tuple(values), params, tuple(parents))
+
+
+def _as_traced_value(y: Any, primitive: Primitive) -> Any:
+    # A traced value is a float or a float64 array: NumPy's scalars and 0-d
+    # results become floats, as the library's float-in, float-out promise says.
+    if type(y) is np.ndarray:
+        if y.ndim == 0:
+            return float(y)
+        if y.dtype != np.float64:
+            if y.dtype.kind not in "iufb":
+                raise TypeError(f"{primitive.name}: gave an array of dtype {y.dtype}")
+            return y.astype(np.float64)
+        return y
+    if isinstance(y, (float, int, np.floating, np.integer)):
+        return float(y)
+    raise TypeError(f"{primitive.name}: gave {type(y).__name__}, not a value")
+
+
+def _record(
+    trace: Trace,
+    primitive: Primitive,
+    y: Any,
+    back: Any,
+    parents: list[int] | tuple[int, ...],
+    values: list[Any] | tuple[Any, ...],
+) -> Traced:
     nodes = trace.nodes
     nodes.append((tuple(parents), back))
     if trace.log is not None:
@@ -149,19 +192,19 @@ def apply(primitive: Primitive, *args: Any) -> Any:
 def apply1(primitive: Primitive, a: Any) -> Any:
     """:func:`apply` for one operand, with the common cases first."""
     if type(a) is not Traced:
-        return primitive.rule(a)[0]
+        return apply(primitive, a)
     value = a.value
     at_floats = primitive.at_floats
     if type(value) is float and at_floats is not None:
         try:
             y, back = at_floats(value)
         except (ArithmeticError, ValueError):
-            y, back = primitive.rule(value)
+            y, back = _forward(primitive, [value], {}, (a.position,))
     elif type(value) is Traced:
         return apply(primitive, a)  # nested: the general path
     else:
-        y, back = primitive.rule(value)
-    trace = a.trace
+        y, back = _forward(primitive, [value], {}, (a.position,))
+    trace = a.owner
     nodes = trace.nodes
     nodes.append(((a.position,), back))
     if trace.log is not None:
@@ -172,28 +215,28 @@ def apply1(primitive: Primitive, a: Any) -> Any:
 def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
     """:func:`apply` for two operands, with the common cases first."""
     if type(a) is Traced:
-        trace = a.trace
+        trace = a.owner
         if type(b) is Traced:
-            if b.trace is not trace:
+            if b.owner is not trace:
                 return apply(primitive, a, b)  # two traces: the general path decides
             va, vb, parents = a.value, b.value, (a.position, b.position)
         else:
             va, vb, parents = a.value, b, (a.position, -1)
     elif type(b) is Traced:
-        trace = b.trace
+        trace = b.owner
         va, vb, parents = a, b.value, (-1, b.position)
     else:
-        return primitive.rule(a, b)[0]
+        return apply(primitive, a, b)
     at_floats = primitive.at_floats
     if type(va) is float and type(vb) is float and at_floats is not None:
         try:
             y, back = at_floats(va, vb)
         except (ArithmeticError, ValueError):
-            y, back = primitive.rule(va, vb)
+            y, back = _forward(primitive, [va, vb], {}, parents)
     elif type(va) is Traced or type(vb) is Traced:
         return apply(primitive, a, b)  # nested: the general path
     else:
-        y, back = primitive.rule(va, vb)
+        y, back = _forward(primitive, [va, vb], {}, parents)
     nodes = trace.nodes
     nodes.append((parents, back))
     if trace.log is not None:
@@ -202,72 +245,133 @@ def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
     return Traced(y, trace, len(nodes) - 1)
 
 
-def _nested_value(primitive: Primitive, values: list[Any]) -> Any:
-    # The value of an operation on outer traced values is itself recorded in
-    # the outer trace: the same primitive, one level down.
-    return apply(primitive, *values)
+class Vjp:
+    """The vector-Jacobian product of one recorded operation: its entry's vjps, bound.
 
+    At first order the operands are concrete and the vjps run NumPy; when they
+    are traced values of an outer trace (nested differentiation), the same
+    vjps record themselves there, so they can be differentiated again.
+    """
 
-class _NestedVjp:
-    """The vjp of an operation on outer traced values: traceable code, recorded again."""
-
-    __slots__ = ("unary", "vjp", "xs", "y")
+    __slots__ = ("params", "parents", "primitive", "xs", "y")
 
     def __init__(
-        self, vjp: Callable[..., tuple[Any, ...]], xs: tuple[Any, ...], y: Any, unary: bool
+        self,
+        primitive: Primitive,
+        y: Any,
+        xs: tuple[Any, ...],
+        params: dict[str, Any],
+        parents: tuple[int, ...],
     ) -> None:
-        self.vjp = vjp
-        self.xs = xs
+        self.primitive = primitive
         self.y = y
-        self.unary = unary
+        # Python floats raise at 1/0 and overflow where IEEE 754 gives inf:
+        # the vjps see NumPy float64 scalars, whose arithmetic is IEEE's.
+        self.xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+        self.params = params
+        self.parents = parents
 
-    def __call__(self, dy: Any) -> Any:
-        cotangents = self.vjp(self.xs, self.y, dy)
-        return cotangents[0] if self.unary else cotangents
+    def __call__(self, g: Any) -> Any:
+        primitive = self.primitive
+        vjps = primitive.vjps
+        assert vjps is not None
+        y = np.float64(self.y) if type(self.y) is float else self.y
+        if type(g) is float:
+            g = np.float64(g)
+        xs, params = self.xs, self.params
+        with quiet():
+            if primitive.arity < 0:
+                vjp = vjps[0]
+                assert vjp is not None
+                out = tuple(
+                    _cotangent(vjp(i, g, y, *xs, **params)) if p >= 0 else None
+                    for i, p in enumerate(self.parents)
+                )
+            else:
+                out = tuple(
+                    _cotangent(vjp(g, y, *xs, **params)) if p >= 0 and vjp is not None else None
+                    for vjp, p in zip(vjps, self.parents, strict=True)
+                )
+        return out[0] if len(out) == 1 else out
+
+
+def _cotangent(g: Any) -> Any:
+    kind = type(g)
+    if kind is float or (kind is np.ndarray and g.ndim):
+        return g
+    if kind is Traced:
+        return g
+    return float(g)
 
 
 _TO_PLAIN = (
     "a traced value cannot become a plain number: {what} would drop its derivative. "
-    "In traced code use pullback.ops (ops.exp, ops.log, ops.sin, ops.sigmoid, ...) "
-    "instead of math or NumPy functions, and compare values with <, > for control flow"
+    "In traced code use NumPy's functions (np.exp, np.log, ...) or pullback.ops on the "
+    "traced value itself, and compare values with <, > for control flow"
+)
+
+_TO_ARRAY = (
+    "a traced value cannot become a plain NumPy array (np.asarray(x), np.array(x), or "
+    "np.array([a, b]) of traced pieces): its derivative would be lost. Build arrays of traced "
+    "values with np.stack([a, b]) (or np.concatenate), and call NumPy's functions on the "
+    "traced value itself"
+)
+
+_IN_PLACE = (
+    "x {op}= y on a traced array: traced arrays cannot be changed in place (another name "
+    "may share the array); write x = x {op} y, which makes a new value"
 )
 
 
-class Traced:
+class Traced(ArrayMethods):
     """A value inside traced code: its value, its trace, its node's position there.
 
-    It supports ``+ - * / **``, unary minus, ``abs``, comparisons (on the
-    concrete value, for control flow) and the functions of ``pullback.ops``.
-    Turning it into a plain float (``float(x)``, ``math.exp(x)``) or a NumPy
-    array raises a TypeError that says what to use instead.
+    It answers NumPy's protocols (``np.exp(x)``, ``np.sum(x, axis=0)``, ``x @ w``),
+    the ndarray methods and attributes (``x.T``, ``x.sum()``, ``x.shape``), Python's
+    operators, and comparisons (on the concrete value, for control flow: the
+    gradient is that of the branch taken). Turning it into a plain float
+    (``float(x)``, ``math.exp(x)``) or a plain array raises a TypeError that says
+    what to write instead.
     """
 
-    __slots__ = ("position", "trace", "value")
+    __slots__ = ("owner", "position", "value")
 
     def __init__(self, value: Any, trace: Trace, position: int) -> None:
         self.value = value
-        self.trace = trace
+        self.owner = trace
         self.position = position
 
     def __pullback_concrete__(self) -> Any:
         return concrete(self)
 
+    @staticmethod
+    def __pullback_apply__(
+        primitive: Primitive, args: tuple[Any, ...], params: dict[str, Any]
+    ) -> Any:
+        return apply(primitive, *args, **params)
+
     def __repr__(self) -> str:
         return f"Traced({concrete(self)!r})"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return np.shape(concrete(self))
-
-    @property
-    def ndim(self) -> int:
-        return int(np.ndim(concrete(self)))
 
     def __len__(self) -> int:
         return len(concrete(self))
 
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
     def __getitem__(self, key: Any) -> Any:
         return _ops.index(self, key)
+
+    # NumPy's protocols: each ufunc and function to its entry in the table.
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return dispatch.array_function(func, args, kwargs)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(_TO_ARRAY)
 
     # Arithmetic is recorded; see _traced_ops for the primitives.
     def __add__(self, other: Any) -> Any:
@@ -310,6 +414,18 @@ class Traced:
             return apply2(_ops.DIV, other, self)
         return _binary(_ops.DIV, other, self)
 
+    def __matmul__(self, other: Any) -> Any:
+        return _binary(_ops.MATMUL, self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _binary(_ops.MATMUL, other, self)
+
+    def __mod__(self, other: Any) -> Any:
+        return _binary(_ops.REMAINDER, self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _binary(_ops.REMAINDER, other, self)
+
     def __pow__(self, exponent: Any) -> Any:
         return _ops.power_of(self, exponent)
 
@@ -324,6 +440,25 @@ class Traced:
 
     def __abs__(self) -> Any:
         return apply1(_ops.ABS, self)
+
+    # In place: a traced float is immutable like any float (the name is rebound);
+    # a traced array is refused, since NumPy would change every view of it.
+    def __iadd__(self, other: Any) -> Any:
+        return self._in_place("+", self.__add__, other)
+
+    def __isub__(self, other: Any) -> Any:
+        return self._in_place("-", self.__sub__, other)
+
+    def __imul__(self, other: Any) -> Any:
+        return self._in_place("*", self.__mul__, other)
+
+    def __itruediv__(self, other: Any) -> Any:
+        return self._in_place("/", self.__truediv__, other)
+
+    def _in_place(self, op: str, method: Any, other: Any) -> Any:
+        if type(concrete(self)) is not float:
+            raise TypeError(_IN_PLACE.format(op=op))
+        return method(other)
 
     # Comparisons look at the concrete value: the gradient is of the branch taken.
     def __lt__(self, other: Any) -> Any:
@@ -361,32 +496,22 @@ class Traced:
     def __complex__(self) -> NoReturn:
         raise TypeError(_TO_PLAIN.format(what="complex(x)"))
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        # ``array + traced`` reaches here through NumPy: arithmetic is recorded;
-        # any other NumPy function would silently drop the derivative.
-        primitive = _ops.UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
-        if primitive is None:
-            raise TypeError(_TO_PLAIN.format(what=f"np.{ufunc.__name__}(x)"))
-        return apply(primitive, *inputs)
-
-    def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError(_TO_PLAIN.format(what="np.exp(x), np.asarray(x) or another NumPy call"))
-
 
 def _binary(primitive: Primitive, a: Any, b: Any) -> Any:
     for operand in (a, b):
-        if type(operand) is not Traced and not _is_value(operand):
+        if type(operand) is not Traced and not _is_constant(operand):
             return NotImplemented
     return apply(primitive, a, b)
 
 
-def _is_value(x: Any) -> bool:
+def _is_constant(x: Any) -> bool:
+    """A plain operand of traced arithmetic: a number, or a real or boolean array (a mask)."""
     kind = type(x)
-    if kind is float or kind is int or kind is np.ndarray:
+    if kind is float or kind is int:
         return True
-    if isinstance(x, (bool, np.bool_)):
-        return False
-    return isinstance(x, (float, int, np.floating, np.integer))
+    if kind is np.ndarray:
+        return bool(x.dtype.kind in "iufb")
+    return isinstance(x, (float, int, np.floating, np.integer, np.bool_))
 
 
 from . import _traced_ops as _ops  # noqa: E402  (its primitives use the classes above)

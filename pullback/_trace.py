@@ -73,10 +73,16 @@ class TracedRule:
         else:
             trace_, leaves, specs, args = self._trees(xs)
         out = self.function(*args)
-        nodes = tuple(trace_.nodes)  # frozen: nothing is recorded after the call
-        if type(out) is Traced and out.trace is trace_:
+        nodes = trace_.finish()  # frozen: nothing is recorded after the call
+        if type(out) is Traced and out.owner is trace_:
             y = out.value
             root = out.position
+        elif type(out) is Traced and out.owner.finished:
+            raise ValueError(
+                f"trace({self.__name__}): the function returned a traced value of an earlier "
+                "call that has already returned; a traced value cannot outlive its call "
+                "(pass the value in as an argument instead)"
+            )
         elif type(out) is Traced or _is_output_value(out):
             y = out if type(out) is Traced else as_value(out, f"trace({self.__name__})")
             root = -1  # the output does not depend on the arguments
@@ -104,7 +110,8 @@ class TracedRule:
         log: list[tuple[str, Any, tuple[Any, ...]]] = []
         trace_, leaves, _, args = self._trees(xs, log)
         out = self.function(*args)
-        if not (type(out) is Traced and out.trace is trace_):
+        nodes = trace_.finish()
+        if not (type(out) is Traced and out.owner is trace_):
             raise TypeError(
                 f"trace({self.__name__}): the output does not depend on the arguments "
                 f"(got {describe(out)}); there is nothing to walk through"
@@ -116,10 +123,10 @@ class TracedRule:
             names=tuple(names) + tuple(entry[0] for entry in log),
             values=tuple(leaves) + tuple(entry[1] for entry in log),
             constants=tuple(() for _ in leaves) + tuple(entry[2] for entry in log),
-            parents=tuple(node[0] for node in trace_.nodes),
+            parents=tuple(node[0] for node in nodes),
             root=out.position,
             arguments=len(leaves),
-            _nodes=tuple(trace_.nodes),
+            _nodes=nodes,
         )
 
     def _parameter_names(self, count: int) -> list[str]:
@@ -145,7 +152,7 @@ class TracedRule:
             for i, leaf in enumerate(arg_leaves):
                 leaf_kind = type(leaf)
                 if leaf_kind is Traced:
-                    depth = max(depth, leaf.trace.depth + 1)
+                    depth = max(depth, leaf.owner.depth + 1)
                 elif not (
                     leaf_kind is float or (leaf_kind is np.ndarray and leaf.dtype == np.float64)
                 ):
@@ -308,7 +315,7 @@ def _accumulate(a: Any, b: Any) -> Any:
     if type(a) is float and type(b) is float:
         return a + b
     if type(a) is Traced or type(b) is Traced:
-        return ops.add(a, b)
+        return apply(ops.ADD, a, b)
     return ieee.add(a, b)
 
 
@@ -413,9 +420,7 @@ def _primitive_for(rule: Callable[..., Any]) -> Primitive:
         known = None
     if known is not None:
         return known
-    name = rule_name(rule)
-    arity = _arity(rule)
-    return Primitive(name, rule, None, arity)
+    return Primitive.of_rule(rule_name(rule), rule, _arity(rule))
 
 
 def _arity(rule: Callable[..., Any]) -> int:
@@ -450,7 +455,7 @@ class _Lifted:
         self.__name__ = primitive.name
         signature: inspect.Signature | None
         try:  # the rule's parameter names, for walkthroughs and errors
-            signature = inspect.signature(primitive.rule)
+            signature = inspect.signature(primitive.rule or primitive.forward)
         except (TypeError, ValueError):
             signature = None
         self.__signature__ = signature

@@ -1,11 +1,14 @@
-"""The primitives that traced code records, each with its nested derivative.
+"""The table's entries as Python's operators record them, with the float fast paths.
 
-First derivatives come from the rule table itself: recording an operation
-calls the rule, and its own pullback is the node's vector-Jacobian product.
-Only when an operand is a traced value of an outer trace (``gradient`` inside
-``gradient``) is the derivative needed as traceable code; those are the
-``*_vjp`` functions below, one line each, written with the same traceable
-operations, so they can be differentiated again to any order.
+Every derivative here comes from the table (``_table``): ``x + y`` records the
+entry of ``np.add``, ``x[key]`` the indexing entry. What this module adds is
+the hot path of traced scalar code: for the primitives that the composition
+layer already compiles to straight-line ``math`` code (``_fused``), that code
+gives the value and the partial derivatives at floats, so a node keeps
+numbers instead of a pullback. They are attached to the entries once, here,
+at import (the table sits below the compiler and cannot import it); each
+gives exactly the value and derivative of its entry, and raises at a special
+value, where the entry's NumPy forward gives the IEEE answer.
 """
 
 from __future__ import annotations
@@ -18,159 +21,66 @@ import numpy as np
 
 from . import _ieee as ieee
 from ._fused import PRIMITIVES
-from ._graph import Primitive, Traced, apply, concrete
-from ._rules import binary as bi
+from ._graph import Primitive, Traced, apply
 from ._rules import elementwise as ew
 from ._rules import nn
-from ._rules.factories import Scale, power, power_derivative, scale
-from ._types import Pullback, Value
-from ._values import as_value, describe
+from ._rules.factories import Scale, power, power_derivative
+from ._table import UFUNCS
+from ._table.library import LOG_SOFTMAX, LOGSUMEXP, RELU, SIGMOID, SOFTMAX, SOFTPLUS
+from ._table.reductions import SUM
+from ._table.shapes import INDEX, index_key
+from ._values import describe
 
-Xs = tuple[Any, ...]
+__all__ = [
+    "ABS",
+    "ADD",
+    "AFFINE",
+    "COS",
+    "DIV",
+    "EXP",
+    "LOG",
+    "LOGSUMEXP",
+    "LOG_SOFTMAX",
+    "MATMUL",
+    "MUL",
+    "NEG",
+    "RELU",
+    "REMAINDER",
+    "SIGMOID",
+    "SIN",
+    "SOFTMAX",
+    "SOFTMAX_CROSS_ENTROPY",
+    "SOFTPLUS",
+    "SQUARE",
+    "SUB",
+    "SUM",
+    "TANH",
+    "exponential_of",
+    "index",
+    "power_of",
+    "power_primitive",
+    "scale_primitive",
+]
 
-
-# -- traceable arithmetic (plain values in, plain values out; traced in, recorded) --
-
-
-def add(a: Any, b: Any) -> Any:
-    return apply(ADD, a, b)
-
-
-def mul(a: Any, b: Any) -> Any:
-    return apply(MUL, a, b)
-
-
-def div(a: Any, b: Any) -> Any:
-    return apply(DIV, a, b)
-
-
-def neg(a: Any) -> Any:
-    return apply(NEG, a)
-
-
-def _shape(x: Any) -> tuple[int, ...]:
-    return np.shape(concrete(x))
-
-
-def sum_to(g: Any, like: Any) -> Any:
-    """``g`` summed back to the shape of ``like`` (undoing broadcasting), traceably."""
-    shape = _shape(like)
-    if _shape(g) == shape:
-        return g
-    return apply(_sum_to_primitive(shape, type(concrete(like)) is float), g)
-
-
-def broadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """``g`` broadcast to ``shape`` (a new array), traceably."""
-    if _shape(g) == shape:
-        return g
-    return apply(_broadcast_primitive(shape), g)
-
-
-def _sum_to_primitive(shape: tuple[int, ...], to_float: bool) -> Primitive:
-    like: Value = 0.0 if to_float else np.zeros(shape)
-
-    def sum_to_rule(g: Any) -> tuple[Any, Pullback[Any, Any]]:
-        source_shape = np.shape(g)
-
-        def sum_to_pullback(dy: Any) -> Any:
-            return np.broadcast_to(dy, source_shape).copy()
-
-        return bi.unbroadcast(g, like), sum_to_pullback
-
-    def sum_to_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-        return (broadcast(dy, _shape(xs[0])),)
-
-    return Primitive(f"sum_to{shape}", sum_to_rule, sum_to_vjp, 1)
-
-
-def _broadcast_primitive(shape: tuple[int, ...]) -> Primitive:
-    def broadcast_rule(g: Any) -> tuple[Any, Pullback[Any, Any]]:
-        source = as_value(g, "broadcast")
-
-        def broadcast_pullback(dy: Any) -> Any:
-            return bi.unbroadcast(dy, source)
-
-        return np.broadcast_to(source, shape).copy(), broadcast_pullback
-
-    def broadcast_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-        return (sum_to(dy, xs[0]),)
-
-    return Primitive(f"broadcast{shape}", broadcast_rule, broadcast_vjp, 1)
-
-
-# -- the nested derivatives: one line each --------------------------------------
-
-
-def add_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any, Any]:
-    return sum_to(dy, xs[0]), sum_to(dy, xs[1])
-
-
-def sub_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any, Any]:
-    return sum_to(dy, xs[0]), sum_to(neg(dy), xs[1])
-
-
-def mul_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any, Any]:
-    return sum_to(mul(dy, xs[1]), xs[0]), sum_to(mul(dy, xs[0]), xs[1])
-
-
-def div_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any, Any]:
-    da = div(dy, xs[1])
-    return sum_to(da, xs[0]), sum_to(neg(mul(da, y)), xs[1])
-
-
-def neg_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (neg(dy),)
-
-
-def absolute_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (mul(dy, np.sign(concrete(xs[0]))),)  # sign is flat: a constant here
-
-
-def exp_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (mul(dy, y),)
-
-
-def log_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (div(dy, xs[0]),)
-
-
-def sin_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (mul(dy, apply(COS, xs[0])),)
-
-
-def cos_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (neg(mul(dy, apply(SIN, xs[0]))),)
-
-
-def tanh_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    # 1/cosh², with cosh from exp (inf past |x| = 710, so the derivative is 0 there).
-    x = xs[0]
-    c = mul(add(apply(EXP, x), apply(EXP, neg(x))), 0.5)
-    return (div(dy, mul(c, c)),)
-
-
-def sigmoid_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (mul(dy, mul(y, apply(SIGMOID, neg(xs[0])))),)  # σ(x)·σ(−x): exact tails
-
-
-def relu_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    x = concrete(xs[0])
-    step = 1.0 if type(x) is float and x > 0.0 else 0.0 if type(x) is float else (x > 0.0) * 1.0
-    return (mul(dy, step),)  # flat pieces: a constant here
-
-
-def square_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (mul(dy, mul(2.0, xs[0])),)
-
-
-def sum_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-    return (broadcast(dy, _shape(xs[0])),)
+ADD = UFUNCS[np.add]
+SUB = UFUNCS[np.subtract]
+MUL = UFUNCS[np.multiply]
+DIV = UFUNCS[np.true_divide]
+NEG = UFUNCS[np.negative]
+ABS = UFUNCS[np.absolute]
+EXP = UFUNCS[np.exp]
+LOG = UFUNCS[np.log]
+SIN = UFUNCS[np.sin]
+COS = UFUNCS[np.cos]
+TANH = UFUNCS[np.tanh]
+SQUARE = UFUNCS[np.square]
+MATMUL = UFUNCS[np.matmul]
+REMAINDER = UFUNCS[np.remainder]
 
 
 # -- at floats: the value and the partial derivatives as numbers -------------------
-# Each gives exactly what its rule's pullback gives (the partial times dy); Python's
-# float arithmetic raises at 1/0 and overflow, and the rule then gives the IEEE answer.
+# Python's float arithmetic raises at overflow; the entry's forward then gives
+# the IEEE answer. Division has none: its pullback divides the cotangent first.
 
 
 def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
@@ -194,151 +104,96 @@ def _compiled(rule: Callable[..., Any]) -> Callable[[float], tuple[float, float]
     return PRIMITIVES[rule].value_and_gradient
 
 
-ADD = Primitive("add", bi.add, add_vjp, 2, add_at_floats)
-SUB = Primitive("sub", bi.sub, sub_vjp, 2, sub_at_floats)
-MUL = Primitive("mul", bi.mul, mul_vjp, 2, mul_at_floats)
-# Division keeps its rule's pullback even at floats: da = dy/b, db = -da*y divides
-# the cotangent first, where stored partials 1/b and -y/b would overflow first
-# (then 0 * inf = nan where the rule gives 0).
-DIV = Primitive("div", bi.div, div_vjp, 2)
-NEG = Primitive("neg", scale(-1.0), neg_vjp, 1, neg_at_floats)
-ABS = Primitive("abs", ew.absolute, absolute_vjp, 1)
-EXP = Primitive("exp", ew.exp, exp_vjp, 1, _compiled(ew.exp))
-LOG = Primitive("log", ew.log, log_vjp, 1, _compiled(ew.log))
-SIN = Primitive("sin", ew.sin, sin_vjp, 1, _compiled(ew.sin))
-COS = Primitive("cos", ew.cos, cos_vjp, 1, _compiled(ew.cos))
-TANH = Primitive("tanh", ew.tanh, tanh_vjp, 1, _compiled(ew.tanh))
-SIGMOID = Primitive("sigmoid", ew.sigmoid, sigmoid_vjp, 1, _compiled(ew.sigmoid))
-RELU = Primitive("relu", ew.relu, relu_vjp, 1, _compiled(ew.relu))
-SQUARE = Primitive("square", ew.square, square_vjp, 1, _compiled(ew.square))
+for _entry, _at_floats in (
+    (ADD, add_at_floats),
+    (SUB, sub_at_floats),
+    (MUL, mul_at_floats),
+    (NEG, neg_at_floats),
+    (EXP, _compiled(ew.exp)),
+    (LOG, _compiled(ew.log)),
+    (SIN, _compiled(ew.sin)),
+    (COS, _compiled(ew.cos)),
+    (TANH, _compiled(ew.tanh)),
+    (SIGMOID, _compiled(ew.sigmoid)),
+    (RELU, _compiled(ew.relu)),
+    (SQUARE, _compiled(ew.square)),
+):
+    _entry.at_floats = _at_floats
 
-# The network rules: first derivatives from the rules themselves (no nested vjp).
-AFFINE = Primitive("affine", nn.affine, None, 3)
-SOFTMAX = Primitive("softmax", nn.softmax, None, 1)
-LOG_SOFTMAX = Primitive("log_softmax", nn.log_softmax, None, 1)
-SOFTMAX_CROSS_ENTROPY = Primitive("softmax_cross_entropy", nn.softmax_cross_entropy, None, 2)
-
-# NumPy's arithmetic on a traced operand (``array * traced``) records these.
-UFUNCS: dict[Any, Primitive] = {
-    np.add: ADD,
-    np.subtract: SUB,
-    np.multiply: MUL,
-    np.true_divide: DIV,
-    np.negative: NEG,
-}
+# The network rules of the seeds: first derivatives from the rules themselves.
+AFFINE = Primitive.of_rule("affine", nn.affine, 3)
+SOFTMAX_CROSS_ENTROPY = Primitive.of_rule("softmax_cross_entropy", nn.softmax_cross_entropy, 2)
 
 
-def sum_rule(x: Any) -> tuple[Any, Pullback[Any, Any]]:
-    """``y = Σ x`` (a float), ``dx = dy`` broadcast to ``x``'s shape."""
-    x = as_value(x, "sum")
-    if type(x) is float:
-        return x, _identity
-    shape = x.shape
-
-    def sum_pullback(dy: Any) -> Any:
-        return np.full(shape, dy, dtype=np.float64)
-
-    return float(np.sum(x)), sum_pullback
-
-
-def _identity(dy: Any) -> Any:
-    return dy
-
-
-SUM = Primitive("sum", sum_rule, sum_vjp, 1)
+# -- constant exponents and bases ---------------------------------------------------------
 
 
 def power_primitive(n: float) -> Primitive:
-    """``x ** n`` for a constant exponent, as a primitive."""
+    """``x ** n`` for a constant exponent, as a primitive (the rule ``power(n)``)."""
     rule = power(n)
 
-    def power_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
+    def power_forward(x: Any) -> Any:
+        return rule(x)[0]
+
+    def power_pullback(g: Any, y: Any, x: Any) -> Any:
         if rule.n == 0:
-            return (mul(dy, 0.0),)
-        return (mul(dy, mul(float(rule.n), apply(power_primitive(rule.n - 1), xs[0]))),)
+            return g * 0.0
+        return g * (float(rule.n) * apply(power_primitive(rule.n - 1), x))
 
     def power_at_floats(x: float) -> tuple[float, float]:
         return ieee.pow(x, rule.n), power_derivative(x, rule.n)
 
-    return Primitive(repr(rule), rule, power_vjp, 1, power_at_floats)
+    return Primitive(repr(rule), power_forward, (power_pullback,), 1, at_floats=power_at_floats)
+
+
+def _is_number(x: Any) -> bool:
+    return not isinstance(x, (bool, np.bool_)) and isinstance(
+        x, (int, float, np.integer, np.floating)
+    )
 
 
 def power_of(x: Any, exponent: Any) -> Any:
-    """``x ** exponent`` for traced ``x`` and a constant exponent."""
-    if type(exponent) is Traced:
-        raise TypeError(
-            "x ** y with a traced exponent y is not supported; "
-            "write ops.exp(y * ops.log(x)) for a positive x"
-        )
-    if isinstance(exponent, bool) or not isinstance(
-        exponent, (int, float, np.integer, np.floating)
-    ):
+    """``x ** exponent``: a constant exponent is ``power(n)``; a traced one is ``np.power``."""
+    if type(exponent) is Traced or (type(exponent) is np.ndarray and exponent.dtype.kind in "iuf"):
+        return np.power(x, exponent)
+    if not _is_number(exponent):
         return NotImplemented
     return apply(power_primitive(float(exponent)), x)
 
 
 def exponential_of(base: Any, x: Any) -> Any:
-    """``base ** x`` for a constant positive base and traced ``x``: ``exp(x log base)``."""
-    if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)):
+    """``base ** x`` for traced ``x``: ``exp(x log base)`` for a positive base, else np.power."""
+    if type(base) is np.ndarray and base.dtype.kind in "iuf":
+        return np.power(base, x)
+    if not _is_number(base):
         return NotImplemented
-    if not base > 0:
-        raise ValueError(f"base ** x needs a positive constant base, got {describe(base)}")
-    return apply(EXP, mul(x, math.log(base)))
+    if base > 0:
+        return apply(EXP, apply(MUL, x, math.log(base)))
+    return np.power(float(base), x)
 
 
 def scale_primitive(rule: Callable[..., Any]) -> Primitive:
-    """A primitive for a ``scale(c)`` or ``add_const(c)`` rule, with its nested vjp."""
+    """A primitive for a ``scale(c)`` or ``add_const(c)`` rule (lifted into traced code)."""
     c = rule.c  # type: ignore[attr-defined]
+
+    def constant_forward(x: Any) -> Any:
+        return rule(x)[0]
+
     if type(rule) is Scale:
 
-        def scale_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-            return (mul(dy, c),)
+        def scale_pullback(g: Any, y: Any, x: Any) -> Any:
+            return g * c
 
-        return Primitive(repr(rule), rule, scale_vjp, 1)
+        return Primitive(repr(rule), constant_forward, (scale_pullback,), 1)
 
-    def add_const_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-        return (dy,)
+    def add_const_pullback(g: Any, y: Any, x: Any) -> Any:
+        return g
 
-    return Primitive(repr(rule), rule, add_const_vjp, 1)
+    return Primitive(repr(rule), constant_forward, (add_const_pullback,), 1)
 
 
 def index(x: Any, key: Any) -> Any:
     """``x[key]`` for a traced array: an element is a float, a slice an array."""
-    return apply(_index_primitive(key), x)
-
-
-def _index_primitive(key: Any) -> Primitive:
-    def index_rule(x: Any) -> tuple[Any, Pullback[Any, Any]]:
-        x = as_value(x, "indexing")
-        part = x[key]
-        shape = np.shape(x)
-
-        def index_pullback(dy: Any) -> Any:
-            out = np.zeros(shape)
-            np.add.at(out, key, dy)  # repeated indices add up
-            return out
-
-        value = float(part) if np.ndim(part) == 0 else np.array(part, dtype=np.float64)
-        return value, index_pullback
-
-    def index_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-        return (apply(_scatter_primitive(key, _shape(xs[0])), dy),)
-
-    return Primitive(f"index[{key!r}]", index_rule, index_vjp, 1)
-
-
-def _scatter_primitive(key: Any, shape: tuple[int, ...]) -> Primitive:
-    def scatter_rule(g: Any) -> tuple[Any, Pullback[Any, Any]]:
-        out = np.zeros(shape)
-        np.add.at(out, key, g)
-
-        def scatter_pullback(dy: Any) -> Any:
-            part = np.asarray(dy)[key]
-            return float(part) if np.ndim(part) == 0 else np.array(part, dtype=np.float64)
-
-        return out, scatter_pullback
-
-    def scatter_vjp(xs: Xs, y: Any, dy: Any) -> tuple[Any]:
-        return (index(dy, key),)
-
-    return Primitive(f"scatter[{key!r}]", scatter_rule, scatter_vjp, 1)
+    if type(x) is Traced and type(x.value) is float:
+        raise TypeError(f"indexing: a traced float cannot be indexed (got key {describe(key)})")
+    return apply(INDEX, x, key=index_key(key))

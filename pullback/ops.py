@@ -15,14 +15,18 @@ record the operation. They can be differentiated again (nested ``gradient``,
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 from . import _traced_ops as _t
 from ._graph import apply as _apply
 from ._graph import apply1 as _apply1
 from ._graph import apply2 as _apply2
+from ._table.library import logsumexp_axes
 from ._trace import lift
 from ._types import Array, V
+from ._values import describe
 
 __all__ = [
     "absolute",
@@ -34,6 +38,7 @@ __all__ = [
     "lift",
     "log",
     "log_softmax",
+    "logsumexp",
     "mul",
     "power",
     "relu",
@@ -41,6 +46,7 @@ __all__ = [
     "sin",
     "softmax",
     "softmax_cross_entropy",
+    "softplus",
     "square",
     "sub",
     "sum",
@@ -186,19 +192,46 @@ def power(x: V, n: float) -> V:
     >>> power(2.0, 3)
     8.0
     """
-    result: V = _apply(_t.power_primitive(float(n)), x)
+    result: V = _apply(_t.power_primitive(_exponent(n)), x)
     return result
+
+
+def _exponent(n: object) -> float:
+    if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)):
+        raise TypeError(f"ops.power: the exponent must be a real number, got {describe(n)}")
+    return float(n)
 
 
 def sum(x: V) -> float:
-    """The sum of an array's elements, a float (of a float, itself).
+    """The sum of an array's elements, a float (of a float, itself); ``np.sum`` is the same.
 
-    >>> import numpy as np
     >>> sum(np.array([1.0, 2.0, 3.0]))
     6.0
     """
-    result: float = _apply(_t.SUM, x)
+    result: float = _apply(_t.SUM, x, axis=None, keepdims=False)
     return result
+
+
+def softplus(x: V) -> V:
+    """Softplus ``log(1 + e**x)``, with no overflow at ±1000; its derivative is sigmoid.
+
+    >>> round(softplus(0.0), 6)
+    0.693147
+    """
+    result: V = _apply1(_t.SOFTPLUS, x)
+    return result
+
+
+def logsumexp(x: Array, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    """``log Σ exp(x)`` over ``axis`` (all axes for None), shifted by the max: no overflow.
+
+    All ``-inf`` gives ``-inf`` with gradient 0 (not nan).
+
+    >>> round(logsumexp(np.array([1000.0, 1000.0])), 6)
+    1000.693147
+    """
+    axes = logsumexp_axes(x, axis, "ops.logsumexp")
+    return _apply(_t.LOGSUMEXP, x, axis=axes, keepdims=bool(keepdims))
 
 
 def affine(x: Array, w: Array, b: Array) -> Array:
@@ -212,26 +245,35 @@ def affine(x: Array, w: Array, b: Array) -> Array:
     return result
 
 
-def softmax(x: Array) -> Array:
-    """Softmax over the last axis (the rule :func:`pullback.softmax`).
+def softmax(x: Array, axis: int = -1) -> Array:
+    """Softmax over ``axis`` (the last by default; the rule :func:`pullback.softmax`).
 
-    >>> import numpy as np
     >>> softmax(np.array([0.0, 0.0]))
     array([0.5, 0.5])
+    >>> softmax(np.zeros((2, 2)), axis=0)
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
     """
-    result: Array = _apply1(_t.SOFTMAX, x)
+    result: Array = _apply(_t.SOFTMAX, x, axis=_one_axis(x, axis, "ops.softmax"))
     return result
 
 
-def log_softmax(x: Array) -> Array:
-    """Log-softmax over the last axis (the rule :func:`pullback.log_softmax`).
+def log_softmax(x: Array, axis: int = -1) -> Array:
+    """Log-softmax over ``axis`` (the last by default; the rule :func:`pullback.log_softmax`).
 
-    >>> import numpy as np
     >>> log_softmax(np.array([0.0])).tolist()
     [0.0]
     """
-    result: Array = _apply1(_t.LOG_SOFTMAX, x)
+    result: Array = _apply(_t.LOG_SOFTMAX, x, axis=_one_axis(x, axis, "ops.log_softmax"))
     return result
+
+
+def _one_axis(x: Any, axis: int, where: str) -> tuple[int, ...]:
+    if np.ndim(x) == 0:
+        raise TypeError(f"{where}: expected an array, got a float")
+    axes = logsumexp_axes(x, axis, where)
+    assert axes is not None
+    return axes
 
 
 def softmax_cross_entropy(logits: Array, labels: Array) -> float:

@@ -241,14 +241,12 @@ def test_errors_name_the_function_and_the_fix() -> None:
         pb.gradient(trace(bad), 1.0)
     with pytest.raises(TypeError, match=r"returned NoneType None"):
         pb.gradient(trace(lambda x: None), 1.0)
-    with pytest.raises(TypeError, match=r"math.exp\(x\) would drop its derivative.*ops.exp"):
+    with pytest.raises(TypeError, match=r"math.exp\(x\) would drop its derivative.*np.exp"):
         pb.gradient(trace(lambda x: math.exp(x)), 1.0)
     with pytest.raises(TypeError, match=r"float\(x\)"):
         pb.gradient(trace(lambda x: float(x)), 1.0)
-    with pytest.raises(TypeError, match=r"np.exp\(x\).*pullback.ops"):
-        pb.gradient(trace(lambda x: np.exp(x)), np.ones(2))
-    with pytest.raises(TypeError, match=r"traced exponent"):
-        pb.gradient(trace(lambda x: x**x), 2.0)
+    with pytest.raises(TypeError, match=r"^np.linalg.svd has no derivative rule.*lift"):
+        pb.gradient(trace(lambda x: np.linalg.svd(x)[1].sum()), np.eye(2))
     with pytest.raises(TypeError, match=r"^trace\(<lambda>\), argument 1: expected a value"):
         pb.gradient(trace(lambda x: x), "1.0")
     with pytest.raises(TypeError, match=r"^trace: expected a function"):

@@ -1,0 +1,260 @@
+"""Elementwise functions of one operand: the table of derivatives.
+
+Each entry reads like a line of a textbook's table: the NumPy ufunc, then the
+local derivative as a function of the input ``x`` and the output ``y``
+(written from the output where the maths allows, as ``exp``'s ``y``). The
+pullback is ``g * derivative``, with one rule for every entry: a cotangent of
+exactly zero stays zero even where the derivative is infinite or undefined, so
+``np.where(x > 0, np.sqrt(x), 0.0)`` has gradient 0 at ``x <= 0`` (JAX gives
+nan there, and says so in its FAQ).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .entry import Primitive
+
+__all__ = ["UNARY", "strong_zero", "unary"]
+
+UNARY: dict[Any, Primitive] = {}
+"""Each NumPy ufunc of one operand and its entry (aliases such as fabs share one)."""
+
+
+def strong_zero(g: Any, r: Any) -> Any:
+    """``r = g * d``, but 0 where ``g`` is exactly 0 and ``d`` was inf or nan.
+
+    >>> strong_zero(0.0, 0.0 * math.inf)
+    0.0
+    """
+    if type(r) is float:
+        return r if r == r else (0.0 if g == 0.0 else r)
+    bad = np.isnan(r)  # a constant, also for traced r (isnan is not differentiable)
+    if not np.any(bad):
+        return r
+    return np.where(bad & (np.asarray(g == 0) if np.ndim(g) else g == 0), 0.0, r)
+
+
+def unary(
+    *ufuncs: Any, edge: str = "", forward: Callable[..., Any] | None = None
+) -> Callable[[Callable[[Any, Any], Any]], Primitive]:
+    """Make an entry from its local derivative ``d(x, y)``; the function's name is the entry's.
+
+    Args:
+        *ufuncs: the NumPy ufuncs this entry answers (the first computes the value
+            unless ``forward`` is given).
+        edge: the convention at the edges, for the reference page.
+        forward: the value, when it is not the ufunc itself (the library's own
+            functions, such as sigmoid).
+
+    Returns:
+        A decorator turning ``d(x, y)`` into the :class:`Primitive`.
+    """
+
+    def make(derivative: Callable[[Any, Any], Any]) -> Primitive:
+        name = derivative.__name__
+
+        def pullback(g: Any, y: Any, x: Any) -> Any:
+            return strong_zero(g, g * derivative(x, y))
+
+        pullback.__name__ = pullback.__qualname__ = f"{name}_pullback"
+        doc = (derivative.__doc__ or "").strip().splitlines()[0]
+        value = forward if forward is not None else ufuncs[0]
+        entry = Primitive(name, value, (pullback,), 1, doc=doc, edge=edge)
+        for ufunc in ufuncs:
+            UNARY[ufunc] = entry
+        return entry
+
+    return make
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+# -- exponentials and logarithms --------------------------------------------------
+
+
+@unary(np.exp, edge="exp(1000) = inf, exp'(x) = exp(x)")
+def exp(x: Any, y: Any) -> Any:
+    """e**x; d = y."""
+    return y
+
+
+@unary(np.exp2)
+def exp2(x: Any, y: Any) -> Any:
+    """2**x; d = y ln 2."""
+    return y * _LN2
+
+
+@unary(np.expm1)
+def expm1(x: Any, y: Any) -> Any:
+    """e**x - 1, accurate near 0; d = y + 1."""
+    return y + 1.0
+
+
+@unary(np.log, edge="log(0) = -inf, log'(0) = +inf; log(x < 0) = nan")
+def log(x: Any, y: Any) -> Any:
+    """Natural logarithm; d = 1/x."""
+    return 1.0 / x
+
+
+@unary(np.log2, edge="as log")
+def log2(x: Any, y: Any) -> Any:
+    """Base-2 logarithm; d = 1/(x ln 2)."""
+    return 1.0 / (x * _LN2)
+
+
+@unary(np.log10, edge="as log")
+def log10(x: Any, y: Any) -> Any:
+    """Base-10 logarithm; d = 1/(x ln 10)."""
+    return 1.0 / (x * _LN10)
+
+
+@unary(np.log1p, edge="log1p(-1) = -inf, its derivative +inf")
+def log1p(x: Any, y: Any) -> Any:
+    """log(1 + x), accurate near 0; d = 1/(1 + x)."""
+    return 1.0 / (1.0 + x)
+
+
+# -- powers and roots -----------------------------------------------------------------
+
+
+@unary(np.sqrt, edge="sqrt'(0) = +inf (as ChainRules); sqrt(x < 0) = nan")
+def sqrt(x: Any, y: Any) -> Any:
+    """Square root; d = 1/(2y)."""
+    return 0.5 / y
+
+
+@unary(np.cbrt, edge="cbrt'(0) = +inf; defined for x < 0")
+def cbrt(x: Any, y: Any) -> Any:
+    """Cube root; d = 1/(3y²)."""
+    return 1.0 / (3.0 * (y * y))
+
+
+@unary(np.square)
+def square(x: Any, y: Any) -> Any:
+    """x²; d = 2x."""
+    return 2.0 * x
+
+
+@unary(np.reciprocal, edge="1/0 = inf, its derivative -inf")
+def reciprocal(x: Any, y: Any) -> Any:
+    """1/x; d = -y²."""
+    return -(y * y)
+
+
+# -- trigonometric ---------------------------------------------------------------------
+
+
+@unary(np.sin)
+def sin(x: Any, y: Any) -> Any:
+    """Sine; d = cos x."""
+    return np.cos(x)
+
+
+@unary(np.cos)
+def cos(x: Any, y: Any) -> Any:
+    """Cosine; d = -sin x."""
+    return -np.sin(x)
+
+
+@unary(np.tan, edge="poles at π/2 + kπ give huge finite values, as tan does")
+def tan(x: Any, y: Any) -> Any:
+    """Tangent; d = 1 + y²."""
+    return 1.0 + y * y
+
+
+@unary(np.arcsin, edge="arcsin'(±1) = +inf; |x| > 1 gives nan")
+def arcsin(x: Any, y: Any) -> Any:
+    """Inverse sine; d = 1/√(1 - x²)."""
+    return 1.0 / np.sqrt(1.0 - x * x)
+
+
+@unary(np.arccos, edge="arccos'(±1) = -inf; |x| > 1 gives nan")
+def arccos(x: Any, y: Any) -> Any:
+    """Inverse cosine; d = -1/√(1 - x²)."""
+    return -1.0 / np.sqrt(1.0 - x * x)
+
+
+@unary(np.arctan)
+def arctan(x: Any, y: Any) -> Any:
+    """Inverse tangent; d = 1/(1 + x²)."""
+    return 1.0 / (1.0 + x * x)
+
+
+@unary(np.deg2rad, np.radians)
+def deg2rad(x: Any, y: Any) -> Any:
+    """Degrees to radians; d = π/180."""
+    return math.pi / 180.0
+
+
+@unary(np.rad2deg, np.degrees)
+def rad2deg(x: Any, y: Any) -> Any:
+    """Radians to degrees; d = 180/π."""
+    return 180.0 / math.pi
+
+
+# -- hyperbolic ------------------------------------------------------------------------
+
+
+@unary(np.sinh)
+def sinh(x: Any, y: Any) -> Any:
+    """Hyperbolic sine; d = cosh x."""
+    return np.cosh(x)
+
+
+@unary(np.cosh)
+def cosh(x: Any, y: Any) -> Any:
+    """Hyperbolic cosine; d = sinh x."""
+    return np.sinh(x)
+
+
+@unary(np.tanh, edge="d = 1/cosh² (not 1 - y², which rounds to 0 in the tails)")
+def tanh(x: Any, y: Any) -> Any:
+    """Hyperbolic tangent; d = 1/cosh²x."""
+    c = np.cosh(x)
+    return 1.0 / (c * c)
+
+
+@unary(np.arcsinh)
+def arcsinh(x: Any, y: Any) -> Any:
+    """Inverse hyperbolic sine; d = 1/√(x² + 1)."""
+    return 1.0 / np.sqrt(x * x + 1.0)
+
+
+@unary(np.arccosh, edge="arccosh'(1) = +inf; x < 1 gives nan")
+def arccosh(x: Any, y: Any) -> Any:
+    """Inverse hyperbolic cosine; d = 1/√(x² - 1)."""
+    return 1.0 / np.sqrt(x * x - 1.0)
+
+
+@unary(np.arctanh, edge="arctanh'(±1) = +inf; |x| > 1 gives nan")
+def arctanh(x: Any, y: Any) -> Any:
+    """Inverse hyperbolic tangent; d = 1/(1 - x²)."""
+    return 1.0 / (1.0 - x * x)
+
+
+# -- signs and kinks -------------------------------------------------------------------
+
+
+@unary(np.absolute, np.fabs, edge="kink: |x|'(0) = 0")
+def absolute(x: Any, y: Any) -> Any:
+    """|x|; d = sign x."""
+    return np.sign(x)
+
+
+@unary(np.negative)
+def negative(x: Any, y: Any) -> Any:
+    """-x; d = -1."""
+    return -1.0
+
+
+@unary(np.positive)
+def positive(x: Any, y: Any) -> Any:
+    """+x (a copy); d = 1."""
+    return 1.0

@@ -1,0 +1,213 @@
+"""What one entry of the table of primitives is, and the shared helpers of its families.
+
+A primitive is defined once, here: its name, its forward computation (NumPy on
+concrete values), and its derivative as a vector-Jacobian product written with
+NumPy's own functions. Because traced values implement NumPy's dispatch
+protocols, the same derivative code runs on concrete arrays at first order and
+is recorded again, as traced code, when it is differentiated a second time:
+one derivative, every order.
+
+A *composite* is a NumPy function written with other NumPy calls (``mean`` is
+``sum / n``): it needs no derivative of its own. A *constant* function gives a
+plain result on traced values (comparisons, ``argmax``, ``floor``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._ieee import quiet
+
+__all__ = [
+    "Composite",
+    "Primitive",
+    "expand_reduced",
+    "normalize_axes",
+    "refuse_keywords",
+    "unbroadcast",
+]
+
+Vjp = Callable[..., Any]
+
+
+class Primitive:
+    """One entry of the table: a named operation and its derivative.
+
+    Args:
+        name: the name errors, walkthroughs and the reference page use (``"sqrt"``).
+        forward: ``forward(*values, **params) -> y`` on concrete values (NumPy).
+        vjps: one vector-Jacobian product per operand, ``vjp(g, y, *xs, **params)``
+            giving that operand's cotangent, written with NumPy functions so it
+            can be traced again (None: the operand is not differentiable, such
+            as a mask). A variadic primitive (``arity=-1``) has one vjp that
+            takes the operand's index first: ``vjp(i, g, y, *xs, **params)``.
+        arity: the number of operands, or -1 for any number.
+        doc: the one-line documentation of the reference page.
+        edge: the convention at the edges (a kink, a pole, a tie), or "".
+        at_floats: optional ``at_floats(*floats) -> (y, partials)`` for operands
+            that are all Python floats (the hot path of traced scalar code); it
+            may raise ArithmeticError or ValueError, and then ``forward`` runs.
+        rule: for a user's rule lifted into traced code: ``rule(*xs) -> (y,
+            pullback)``; its pullback is first-order only (``vjps`` is None).
+    """
+
+    __slots__ = ("arity", "at_floats", "doc", "edge", "forward", "name", "rule", "vjps")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        vjps: Sequence[Vjp | None] | None,
+        arity: int,
+        doc: str = "",
+        edge: str = "",
+        at_floats: Callable[..., tuple[float, Any]] | None = None,
+        rule: Callable[..., tuple[Any, Any]] | None = None,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps) if vjps is not None else None
+        self.arity = arity
+        self.doc = doc
+        self.edge = edge
+        self.at_floats = at_floats
+        self.rule = rule
+
+    @classmethod
+    def of_rule(cls, name: str, rule: Callable[..., tuple[Any, Any]], arity: int) -> Primitive:
+        """A primitive for a rule that only has a first-order pullback (a user's rule)."""
+
+        def forward(*xs: Any) -> Any:
+            return rule(*xs)[0]
+
+        return cls(name, forward, None, arity, rule=rule)
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        """Apply the primitive: on plain values, its value; on traced values, recorded.
+
+        Traced values answer through ``__pullback_apply__`` (the library's own
+        dispatch protocol, as ``__array_function__`` is NumPy's), so the table
+        never imports the tracer.
+        """
+        for a in args:
+            hook = getattr(type(a), "__pullback_apply__", None)
+            if hook is not None:
+                return hook(self, args, params)
+        with quiet():
+            return as_float_if_scalar(self.forward(*args, **params))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Composite:
+    """A NumPy function written with other NumPy calls: its derivative comes from theirs.
+
+    Args:
+        name: the name the reference page uses.
+        function: the implementation, with NumPy's signature.
+        doc: the one-line documentation of the reference page.
+        edge: the convention at the edges, or "".
+    """
+
+    __slots__ = ("doc", "edge", "function", "name")
+
+    def __init__(self, name: str, function: Callable[..., Any], doc: str = "", edge: str = ""):
+        self.name = name
+        self.function = function
+        self.doc = doc
+        self.edge = edge
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# -- shared helpers, written with NumPy calls so that they trace ----------------------
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """``g`` summed back to ``shape``, undoing NumPy's broadcasting (traceable).
+
+    >>> unbroadcast(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    >>> unbroadcast(np.ones((2, 3)), ())
+    6.0
+    """
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=False)
+    if np.shape(g) != shape:
+        g = np.reshape(g, shape)
+    return as_float_if_scalar(g)
+
+
+def as_float_if_scalar(x: Any) -> Any:
+    """A NumPy scalar or 0-d array as a Python float; anything else (traced too) as it is."""
+    if isinstance(x, np.generic) or (type(x) is np.ndarray and x.ndim == 0):
+        return float(x)
+    return x
+
+
+def normalize_axes(axis: Any, ndim: int, where: str) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or a tuple, negative allowed) as a sorted tuple, or None for all.
+
+    >>> normalize_axes(-1, 3, "np.sum")
+    (2,)
+    >>> normalize_axes((0, -1), 2, "np.sum")
+    (0, 1)
+    """
+    if axis is None:
+        return None
+    items = axis if isinstance(axis, tuple | list) else (axis,)
+    out = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, int | np.integer):
+            raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}")
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise np.exceptions.AxisError(a, ndim, where)
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def expand_reduced(
+    g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool
+) -> Any:
+    """A reduction's cotangent ``g`` with its reduced axes restored as size 1 (traceable)."""
+    if keepdims or (axes is None and np.ndim(g) == len(shape)):
+        return g
+    if axes is None:
+        return np.reshape(g, (1,) * len(shape)) if shape else g
+    kept = list(shape)
+    for a in axes:
+        kept[a] = 1
+    return np.reshape(g, tuple(kept))
+
+
+def refuse_keywords(name: str, /, **given: Any) -> None:
+    """Refuse NumPy keyword arguments the table does not support, naming them.
+
+    A keyword is refused unless it is None or the sentinel NumPy uses for "not given".
+    """
+    for key, value in given.items():
+        if value is None or value is np._NoValue:
+            continue
+        if key == "out":
+            raise TypeError(
+                f"{name}: out= writes into an array in place, which traced code cannot do; "
+                "use the returned value (y = f(x)) instead"
+            )
+        if key == "dtype" and np.dtype(value) == np.float64:
+            continue
+        raise TypeError(f"{name}: the argument {key}={value!r} is not supported in traced code")

@@ -1,0 +1,127 @@
+"""The library's own functions, for what NumPy lacks: sigmoid, relu, softplus, log-sum-exp, softmax.
+
+They are entries like NumPy's; in traced code they are called as
+``pullback.ops.sigmoid(x)`` or ``ops.softmax(x, axis=1)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .elementwise import unary
+from .entry import Primitive, expand_reduced, normalize_axes
+
+__all__ = ["LOGSUMEXP", "LOG_SOFTMAX", "RELU", "SIGMOID", "SOFTMAX", "SOFTPLUS", "logsumexp_axes"]
+
+
+def _sigmoid_value(x: Any) -> Any:
+    # Two branches from e = exp(-|x|), which cannot overflow: σ(|x|) = 1/(1+e),
+    # σ(-|x|) = e/(1+e), each one rounding (no overflow at ±1000).
+    e = np.exp(-np.abs(x))
+    return np.where(np.greater_equal(x, 0.0), 1.0, e) / (1.0 + e)
+
+
+def _relu_value(x: Any) -> Any:
+    return np.where(np.less_equal(x, 0.0), 0.0, x)  # -0.0 becomes +0.0; nan stays nan
+
+
+def _softplus_value(x: Any) -> Any:
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+
+@unary(forward=_sigmoid_value, edge="σ'(x) = σ(x)·σ(-x): σ'(40) = 4.2e-18, not 0")
+def sigmoid(x: Any, y: Any) -> Any:
+    """Logistic sigmoid 1/(1 + e^-x), exact in both tails; d = σ(x)·σ(-x)."""
+    return y * SIGMOID(-x)
+
+
+SIGMOID: Primitive = sigmoid
+
+
+@unary(forward=_relu_value, edge="kink: relu'(0) = 0; relu(nan) = nan with derivative nan")
+def relu(x: Any, y: Any) -> Any:
+    """Rectifier max(x, 0); d = 1 where x > 0, else 0."""
+    return np.where(np.greater(x, 0.0), 1.0, np.multiply(x, 0.0))
+
+
+RELU: Primitive = relu
+
+
+@unary(forward=_softplus_value, edge="log1p(e^-|x|) + max(x, 0): no overflow at ±1000")
+def softplus(x: Any, y: Any) -> Any:
+    """Softplus log(1 + e^x); d = σ(x)."""
+    return SIGMOID(x)
+
+
+SOFTPLUS: Primitive = softplus
+
+
+# -- over an axis -------------------------------------------------------------------------------
+
+
+def logsumexp_axes(x: Any, axis: Any, where: str) -> tuple[int, ...] | None:
+    """The axes of a log-sum-exp or softmax, normalized (negative allowed)."""
+    return normalize_axes(axis, np.ndim(x), where)
+
+
+def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    # Shifted by the largest element; an all -inf slice has shift 0 and
+    # value log(0) = -inf, with no nan from -inf - -inf.
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    y = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return y if keepdims else np.reshape(y, np.shape(np.sum(m, axis=axis)))
+
+
+def logsumexp_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    shape = np.shape(x)
+    ye = expand_reduced(y, shape, axis, keepdims)
+    empty = np.equal(ye, -np.inf)
+    weights = np.where(empty, 0.0, np.exp(x - np.where(empty, 0.0, ye)))
+    return expand_reduced(g, shape, axis, keepdims) * weights
+
+
+LOGSUMEXP = Primitive(
+    "logsumexp",
+    _logsumexp_forward,
+    (logsumexp_pullback,),
+    1,
+    doc="log Σ e^x over axes, shifted by the max; dx = dy softmax(x).",
+    edge="all -inf: value -inf, gradient 0 (not nan)",
+)
+
+
+def _softmax_forward(x: Any, axis: tuple[int, ...]) -> Any:
+    return np.exp(x - _logsumexp_forward(x, axis, True))
+
+
+def softmax_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
+    return y * (g - np.sum(g * y, axis=axis, keepdims=True))
+
+
+SOFTMAX = Primitive(
+    "softmax",
+    _softmax_forward,
+    (softmax_pullback,),
+    1,
+    doc="e^x / Σ e^x over an axis; dx = y (dy - Σ dy·y).",
+)
+
+
+def _log_softmax_forward(x: Any, axis: tuple[int, ...]) -> Any:
+    return x - _logsumexp_forward(x, axis, True)
+
+
+def log_softmax_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
+    return g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+
+
+LOG_SOFTMAX = Primitive(
+    "log_softmax",
+    _log_softmax_forward,
+    (log_softmax_pullback,),
+    1,
+    doc="x - log Σ e^x over an axis; dx = dy - softmax(x) Σ dy.",
+)

@@ -1,0 +1,349 @@
+"""Linear algebra: matmul, tensordot, einsum, inv, solve, det, slogdet, cholesky.
+
+Six primitives; ``dot``, ``inner``, ``outer``, ``cross`` and ``kron`` are
+written with them and with the elementwise entries. The derivatives are the
+standard matrix identities (Giles, "An extended collection of matrix
+derivative results", 2008), written with NumPy calls so that they trace.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .entry import Composite, Primitive, unbroadcast
+
+__all__ = ["FUNCTIONS", "MATMUL", "UFUNCS"]
+
+FUNCTIONS: dict[Any, Composite | Primitive] = {}
+"""Each NumPy function of this family and its entry."""
+
+
+def _swap(x: Any) -> Any:
+    return np.swapaxes(x, -1, -2)
+
+
+# -- matmul ----------------------------------------------------------------------------------
+
+
+def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    if np.ndim(b) == 1:
+        ga = g * b if np.ndim(a) == 1 else np.expand_dims(g, -1) * b
+    elif np.ndim(a) == 1:
+        ga = np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
+    else:
+        ga = np.matmul(g, _swap(b))
+    return unbroadcast(ga, np.shape(a))
+
+
+def matmul_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
+    if np.ndim(a) == 1:
+        gb = g * a if np.ndim(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    elif np.ndim(b) == 1:
+        gb = np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
+    else:
+        gb = np.matmul(_swap(a), g)
+    return unbroadcast(gb, np.shape(b))
+
+
+MATMUL = Primitive(
+    "matmul",
+    np.matmul,
+    (matmul_pullback_a, matmul_pullback_b),
+    2,
+    doc="Matrix product (1-d, 2-d, batched; a @ b); da = dy bᵀ, db = aᵀ dy.",
+)
+
+UFUNCS: dict[Any, Primitive] = {np.matmul: MATMUL}
+"""NumPy's matmul is a (generalized) ufunc: ``a @ b`` reaches ``__array_ufunc__``."""
+
+
+def _axes_pair(axes: Any, na: int, nb: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if isinstance(axes, int | np.integer):
+        k = int(axes)
+        return tuple(range(na - k, na)), tuple(range(k))
+    first, second = axes
+    first = (first,) if isinstance(first, int | np.integer) else tuple(first)
+    second = (second,) if isinstance(second, int | np.integer) else tuple(second)
+    return tuple(int(i) % na for i in first), tuple(int(i) % nb for i in second)
+
+
+# -- tensordot ---------------------------------------------------------------------------
+
+
+def _tensordot_forward(a: Any, b: Any, axes: tuple[tuple[int, ...], tuple[int, ...]]) -> Any:
+    return np.tensordot(a, b, axes=axes)
+
+
+def tensordot_pullback_a(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
+    ax_a, ax_b = axes
+    na, nb = np.ndim(a), np.ndim(b)
+    free_a = [i for i in range(na) if i not in ax_a]
+    free_b = [i for i in range(nb) if i not in ax_b]
+    # g's axes are free_a then free_b; contracting free_b leaves free_a then ax_b's partners.
+    ga = np.tensordot(g, b, axes=(list(range(len(free_a), len(free_a) + len(free_b))), free_b))
+    return np.transpose(ga, tuple(np.argsort(free_a + list(ax_a)))) if np.ndim(ga) else ga
+
+
+def tensordot_pullback_b(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
+    ax_a, ax_b = axes
+    na, nb = np.ndim(a), np.ndim(b)
+    free_a = [i for i in range(na) if i not in ax_a]
+    free_b = [i for i in range(nb) if i not in ax_b]
+    gb = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
+    return np.transpose(gb, tuple(np.argsort(list(ax_b) + free_b))) if np.ndim(gb) else gb
+
+
+TENSORDOT = Primitive(
+    "tensordot",
+    _tensordot_forward,
+    (tensordot_pullback_a, tensordot_pullback_b),
+    2,
+    doc="Sum of products over the given axes.",
+)
+
+
+def tensordot_(a: Any, b: Any, axes: Any = 2) -> Any:
+    return TENSORDOT(a, b, axes=_axes_pair(axes, np.ndim(a), np.ndim(b)))
+
+
+# -- einsum -----------------------------------------------------------------------------------
+
+
+def _einsum_forward(*operands: Any, subscripts: str) -> Any:
+    return np.einsum(subscripts, *operands)
+
+
+def einsum_pullback(i: int, g: Any, y: Any, *operands: Any, subscripts: str) -> Any:
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    mine = terms[i]
+    others = [t for k, t in enumerate(terms) if k != i]
+    seen = set(output).union(*others) if others else set(output)
+    kept = "".join(c for c in mine if c in seen)
+    spec = ",".join([output, *others]) + "->" + kept
+    gi = np.einsum(spec, g, *[op for k, op in enumerate(operands) if k != i])
+    if kept == mine:
+        return gi
+    # An index summed only in this operand: its cotangent is the same along it.
+    shape = np.shape(operands[i])
+    view = tuple(shape[k] if c in seen else 1 for k, c in enumerate(mine))
+    return np.broadcast_to(np.reshape(gi, view), shape)
+
+
+EINSUM = Primitive(
+    "einsum",
+    _einsum_forward,
+    (einsum_pullback,),
+    -1,
+    doc="Einstein summation with explicit or implicit subscripts.",
+    edge="an index repeated within one operand (a diagonal) is refused: use np.diagonal",
+)
+
+
+def einsum_(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
+    if out is not None or kwargs:
+        raise TypeError(
+            "np.einsum: out=, dtype= and the other keywords are not supported in traced code"
+        )
+    subscripts, *arrays = operands
+    if not isinstance(subscripts, str):
+        raise TypeError("np.einsum: give the subscripts as a string ('ij,jk->ik') in traced code")
+    subscripts = subscripts.replace(" ", "")
+    if "..." in subscripts:
+        raise TypeError("np.einsum: ellipsis ('...') subscripts are not supported in traced code")
+    if "->" not in subscripts:
+        letters = subscripts.replace(",", "")
+        subscripts += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    for term in subscripts.split("->")[0].split(","):
+        if len(set(term)) != len(term):
+            raise TypeError(
+                f"np.einsum: the subscript {term!r} repeats an index within one operand, which "
+                "has no derivative rule; take np.diagonal (or np.trace) first"
+            )
+    return EINSUM(*arrays, subscripts=subscripts)
+
+
+# -- products written with the primitives ----------------------------------------------------
+
+
+def dot_(a: Any, b: Any, out: Any = None) -> Any:
+    if out is not None:
+        raise TypeError("np.dot: out= writes in place; use the returned value")
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    if nb <= 2:
+        return MATMUL(a, b)
+    return TENSORDOT(a, b, axes=((na - 1,), (nb - 2,)))
+
+
+def inner_(a: Any, b: Any) -> Any:
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    return TENSORDOT(a, b, axes=((na - 1,), (nb - 1,)))
+
+
+def outer_(a: Any, b: Any, out: Any = None) -> Any:
+    if out is not None:
+        raise TypeError("np.outer: out= writes in place; use the returned value")
+    return np.multiply(np.reshape(a, (-1, 1)), np.reshape(b, (1, -1)))
+
+
+def cross_(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Any:
+    if axis is not None or (axisa, axisb, axisc) != (-1, -1, -1):
+        raise TypeError("np.cross: only vectors along the last axis are supported in traced code")
+    if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
+        raise ValueError("np.cross: traced code supports 3-vectors (the last axis of length 3)")
+    a0, a1, a2 = (a[..., k] for k in range(3))
+    b0, b1, b2 = (b[..., k] for k in range(3))
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def kron_(a: Any, b: Any) -> Any:
+    sa, sb = np.shape(a), np.shape(b)
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    spread_a = np.reshape(a, tuple(s for k in sa for s in (k, 1)))
+    spread_b = np.reshape(b, tuple(s for k in sb for s in (1, k)))
+    return np.reshape(spread_a * spread_b, tuple(x * y for x, y in zip(sa, sb, strict=True)))
+
+
+# -- inverse, solve, determinants, Cholesky -----------------------------------------------
+
+
+def inv_pullback(g: Any, y: Any, a: Any) -> Any:
+    return -np.matmul(np.matmul(_swap(y), g), _swap(y))
+
+
+INV = Primitive("linalg.inv", np.linalg.inv, (inv_pullback,), 1, doc="Inverse; da = -yᵀ dy yᵀ.")
+
+
+def _solve_b(g: Any, a: Any) -> Any:
+    return np.linalg.solve(_swap(a), g)
+
+
+def solve_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    gb = _solve_b(g, a)
+    if np.ndim(b) == 1:
+        ga = -(np.expand_dims(gb, -1) * np.expand_dims(y, -2))
+    else:
+        ga = -np.matmul(gb, _swap(y))
+    return unbroadcast(ga, np.shape(a))
+
+
+def solve_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
+    return unbroadcast(_solve_b(g, a), np.shape(b))
+
+
+SOLVE = Primitive(
+    "linalg.solve",
+    np.linalg.solve,
+    (solve_pullback_a, solve_pullback_b),
+    2,
+    doc="x with a x = b; db = a⁻ᵀ dy, da = -db xᵀ.",
+)
+
+
+def _batch_scalar(x: Any) -> Any:
+    return np.expand_dims(np.expand_dims(x, -1), -1)
+
+
+def det_pullback(g: Any, y: Any, a: Any) -> Any:
+    return _batch_scalar(g * y) * _swap(np.linalg.inv(a))
+
+
+DET = Primitive(
+    "linalg.det",
+    np.linalg.det,
+    (det_pullback,),
+    1,
+    doc="Determinant; da = dy det(a) a⁻ᵀ.",
+    edge="a singular matrix raises LinAlgError in the pullback (a⁻¹ does not exist)",
+)
+
+
+def _logabsdet(a: Any) -> Any:
+    return np.linalg.slogdet(a)[1]
+
+
+def logabsdet_pullback(g: Any, y: Any, a: Any) -> Any:
+    return _batch_scalar(g) * _swap(np.linalg.inv(a))
+
+
+LOGABSDET = Primitive(
+    "linalg.slogdet", _logabsdet, (logabsdet_pullback,), 1, doc="log |det a|; da = dy a⁻ᵀ."
+)
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+def slogdet_(a: Any) -> Any:
+    sign = np.sign(np.linalg.det(np.asarray(_concrete_of(a))))
+    return SlogdetResult(sign if np.ndim(sign) else float(sign), LOGABSDET(a))
+
+
+def _concrete_of(x: Any) -> Any:
+    while hasattr(type(x), "__pullback_concrete__"):
+        x = x.__pullback_concrete__()
+    return x
+
+
+def _cholesky_forward(a: Any) -> Any:
+    return np.linalg.cholesky(a)
+
+
+def cholesky_pullback(g: Any, y: Any, a: Any) -> Any:
+    # Murray (2016): with Φ(X) the lower triangle with its diagonal halved,
+    # S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹ and da = (S + Sᵀ)/2 (the symmetric part: a is symmetric).
+    n = np.shape(y)[-1]
+    lower = np.tri(n, dtype=bool)
+    half = np.where(np.eye(n, dtype=bool), 0.5, 1.0)
+    phi = np.where(lower, np.matmul(_swap(y), g), 0.0) * half
+    left = np.linalg.solve(_swap(y), phi)
+    s = _swap(np.linalg.solve(_swap(y), _swap(left)))
+    return 0.5 * (s + _swap(s))
+
+
+CHOLESKY = Primitive(
+    "linalg.cholesky",
+    _cholesky_forward,
+    (cholesky_pullback,),
+    1,
+    doc="Lower Cholesky factor of a symmetric positive-definite matrix.",
+    edge="the gradient is the symmetric part (the input is taken as symmetric)",
+)
+
+
+def cholesky_(a: Any, /, *, upper: bool = False) -> Any:
+    if upper:
+        return _swap(CHOLESKY(a))
+    return CHOLESKY(a)
+
+
+FUNCTIONS.update(
+    {
+        np.matmul: MATMUL,
+        np.dot: Composite(
+            "dot", dot_, "Dot product (np.dot, x.dot): matmul, or tensordot past 2-d."
+        ),
+        np.inner: Composite("inner", inner_, "Sum of products over the last axes."),
+        np.outer: Composite("outer", outer_, "Outer product of the flattened inputs."),
+        np.cross: Composite("cross", cross_, "Cross product of 3-vectors along the last axis."),
+        np.kron: Composite("kron", kron_, "Kronecker product."),
+        np.tensordot: Composite("tensordot", tensordot_, TENSORDOT.doc),
+        np.einsum: Composite("einsum", einsum_, EINSUM.doc, EINSUM.edge),
+        np.linalg.inv: INV,
+        np.linalg.solve: SOLVE,
+        np.linalg.det: DET,
+        np.linalg.slogdet: Composite(
+            "linalg.slogdet", slogdet_, "(sign, log|det|); the sign is a constant."
+        ),
+        np.linalg.cholesky: Composite("linalg.cholesky", cholesky_, CHOLESKY.doc, CHOLESKY.edge),
+    }
+)
