@@ -22,6 +22,8 @@ from ._rules.binary import add as add
 from ._rules.binary import div as div
 from ._rules.binary import mul as mul
 from ._rules.binary import sub as sub
+from ._rules.derived import softplus as softplus
+from ._rules.derived import sqrt as sqrt
 from ._rules.elementwise import cos as cos
 from ._rules.elementwise import exp as exp
 from ._rules.elementwise import log as log
@@ -84,6 +86,8 @@ __all__ = [
     "sin",
     "softmax",
     "softmax_cross_entropy",
+    "softplus",
+    "sqrt",
     "square",
     "sub",
     "tanh",

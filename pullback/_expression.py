@@ -16,26 +16,37 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import _ieee as ieee
 from . import ops
 from ._graph import Traced
+from ._table.elementwise import UNARY
+from ._table.library import RELU, SIGMOID, SOFTPLUS
 
 __all__ = ["FUNCTIONS", "MAX_DEPTH", "ExpressionError", "check", "evaluate"]
 
 MAX_DEPTH = 64
 MAX_LENGTH = 10_000
 
-FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "exp": ops.exp,
-    "log": ops.log,
-    "sin": ops.sin,
-    "cos": ops.cos,
-    "tanh": ops.tanh,
-    "sigmoid": ops.sigmoid,
-    "relu": ops.relu,
-    "square": ops.square,
-    "abs": ops.absolute,
-}
+
+def _functions() -> dict[str, Callable[[Any], Any]]:
+    # Every elementwise entry of the table, by its name (and ``abs``): the
+    # command line grows with the table and never lists a function of its own.
+    table: dict[str, Callable[[Any], Any]] = {
+        entry.name: entry for entry in UNARY.values() if entry.name not in _NOT_FUNCTIONS
+    }
+    for entry in (SIGMOID, RELU, SOFTPLUS):
+        table[entry.name] = entry
+    table["abs"] = UNARY[np.absolute]
+    return dict(sorted(table.items()))
+
+
+# Spelled as operators in an expression (-x, +x).
+_NOT_FUNCTIONS = frozenset({"negative", "positive"})
+
+FUNCTIONS: dict[str, Callable[[Any], Any]] = _functions()
+"""The functions an expression may call: the table's elementwise entries."""
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
