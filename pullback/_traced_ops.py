@@ -80,7 +80,7 @@ REMAINDER = UFUNCS[np.remainder]
 
 # -- at floats: the value and the partial derivatives as numbers -------------------
 # Python's float arithmetic raises at overflow; the entry's forward then gives
-# the IEEE answer. Division has none: its pullback divides the cotangent first.
+# the IEEE answer.
 
 
 def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
@@ -93,6 +93,20 @@ def sub_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
 
 def mul_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
     return a * b, (b, a)
+
+
+def div_at_floats(a: float, b: float) -> tuple[float, Callable[[Any], tuple[Any, Any]]]:
+    # Not stored partials 1/b and -y/b, which overflow first at a tiny b (then
+    # 0 * inf = nan where the entry gives 0): the cotangent is divided first,
+    # as the entry's pullback does. a / b raises at b = 0, and the entry's
+    # forward then gives the IEEE answer.
+    y = a / b
+
+    def div_pullback(g: Any) -> tuple[Any, Any]:
+        da = g / b
+        return da, -da * y
+
+    return y, div_pullback
 
 
 def neg_at_floats(a: float) -> tuple[float, float]:
@@ -108,6 +122,7 @@ for _entry, _at_floats in (
     (ADD, add_at_floats),
     (SUB, sub_at_floats),
     (MUL, mul_at_floats),
+    (DIV, div_at_floats),
     (NEG, neg_at_floats),
     (EXP, _compiled(ew.exp)),
     (LOG, _compiled(ew.log)),

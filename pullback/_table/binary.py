@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .elementwise import strong_zero
-from .entry import Primitive, unbroadcast
+from .entry import Primitive, shape_of, unbroadcast
 
 __all__ = ["BINARY", "binary"]
 
@@ -41,10 +41,10 @@ def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
         name = partials.__name__
 
         def first_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(strong_zero(g, g * partials(a, b, y)[0]), np.shape(a))
+            return unbroadcast(strong_zero(g, g * partials(a, b, y)[0]), shape_of(a))
 
         def second_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(strong_zero(g, g * partials(a, b, y)[1]), np.shape(b))
+            return unbroadcast(strong_zero(g, g * partials(a, b, y)[1]), shape_of(b))
 
         first_pullback.__name__ = first_pullback.__qualname__ = f"{name}_pullback_a"
         second_pullback.__name__ = second_pullback.__qualname__ = f"{name}_pullback_b"
@@ -86,13 +86,13 @@ def mul(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 
 
 def div_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(g / b, np.shape(a))
+    return unbroadcast(g / b, shape_of(a))
 
 
 def div_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
     # The cotangent is divided first, as the rule does: stored partials 1/b and
     # -y/b would overflow first at a tiny b (then 0 * inf = nan where this is 0).
-    return unbroadcast(-(g / b) * y, np.shape(b))
+    return unbroadcast(-(g / b) * y, shape_of(b))
 
 
 div = Primitive(

@@ -27,6 +27,7 @@ __all__ = [
     "expand_reduced",
     "normalize_axes",
     "refuse_keywords",
+    "shape_of",
     "unbroadcast",
 ]
 
@@ -128,6 +129,16 @@ class Composite:
 # -- shared helpers, written with NumPy calls so that they trace ----------------------
 
 
+def shape_of(x: Any) -> tuple[int, ...]:
+    """``np.shape(x)`` without NumPy's dispatch (a microsecond on a scalar): () for a number.
+
+    >>> shape_of(2.0), shape_of(np.zeros((2, 3)))
+    ((), (2, 3))
+    """
+    shape = getattr(x, "shape", None)
+    return () if shape is None else shape  # type: ignore[no-any-return]
+
+
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """``g`` summed back to ``shape``, undoing NumPy's broadcasting (traceable).
 
@@ -136,7 +147,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     >>> unbroadcast(np.ones((2, 3)), ())
     6.0
     """
-    gshape = np.shape(g)
+    gshape = shape_of(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -145,7 +156,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     )
     if axes:
         g = np.sum(g, axis=axes, keepdims=False)
-    if np.shape(g) != shape:
+    if shape_of(g) != shape:
         g = np.reshape(g, shape)
     return as_float_if_scalar(g)
 
