@@ -353,6 +353,13 @@ class Traced(ArrayMethods):
     def __repr__(self) -> str:
         return f"Traced({concrete(self)!r})"
 
+    def __format__(self, spec: str) -> str:
+        # Showing a value (a loss printed inside a traced step) drops nothing.
+        return format(concrete(self), spec)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return round(concrete(self), ndigits)  # a constant, like floor: no derivative
+
     def __len__(self) -> int:
         return len(concrete(self))
 

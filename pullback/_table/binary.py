@@ -17,6 +17,7 @@ import numpy as np
 
 from .elementwise import strong_zero
 from .entry import Primitive, shape_of, unbroadcast
+from .library import SIGMOID
 
 __all__ = ["BINARY", "binary"]
 
@@ -24,6 +25,8 @@ BINARY: dict[Any, Primitive] = {}
 """Each NumPy ufunc of two operands and its entry."""
 
 Partials = Callable[[Any, Any, Any], tuple[Any, Any]]
+
+_LN2 = math.log(2.0)
 
 
 def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
@@ -86,13 +89,16 @@ def mul(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 
 
 def div_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(g / b, shape_of(a))
+    # strong_zero: a zero cotangent stays zero at b = 0 (0/0 would be nan), as in
+    # every entry; the derivative 0.5/y of sqrt is such a division, and without it
+    # the second derivative of np.where(x > 0, np.sqrt(x), 0.0) was nan at x = 0.
+    return unbroadcast(strong_zero(g, g / b), shape_of(a))
 
 
 def div_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
     # The cotangent is divided first, as the rule does: stored partials 1/b and
     # -y/b would overflow first at a tiny b (then 0 * inf = nan where this is 0).
-    return unbroadcast(-(g / b) * y, shape_of(b))
+    return unbroadcast(strong_zero(g, -(g / b) * y), shape_of(b))
 
 
 div = Primitive(
@@ -108,10 +114,13 @@ BINARY[np.true_divide] = div
 
 def _power_partials(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     # ∂/∂a = b a^(b-1), with a zero exponent giving 0 (x**0 is the constant 1,
-    # even at x = 0 where 0 * 0**-1 would be nan); ∂/∂b = y ln a, 0 at a = 0
-    # (the limit of y ln a for a positive power of zero).
-    da = np.where(np.equal(b, 0), 0.0, b * np.power(a, b - 1.0))
-    return da, y * np.log(np.where(np.equal(a, 0), 1.0, a))
+    # even at x = 0 where 0 * 0**-1 would be nan; only there, so that b a^(b-1)
+    # is still differentiated in b at b = 0, a != 0); ∂/∂b = y ln a, 0 at a = 0:
+    # 0**b is 0 for every b > 0 and inf for every b < 0, constant either way (the
+    # choice is made after the product, since inf * ln 1 would be nan at b < 0).
+    zero_base = np.equal(a, 0)
+    da = np.where(np.equal(b, 0) & zero_base, 0.0, b * np.power(a, b - 1.0))
+    return da, np.where(zero_base, 0.0, y * np.log(np.where(zero_base, 1.0, a)))
 
 
 @binary(np.power, edge="0**b: ∂/∂a as power(n) (ChainRules); ∂/∂b = 0 at a = 0; a < 0: ∂/∂b nan")
@@ -127,17 +136,23 @@ def float_power(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 
 
 @binary(
-    np.remainder, edge="kinks where a/b is an integer: the derivative of the piece to the right"
+    np.remainder,
+    edge="kinks where a/b is an integer k: the derivative of the piece a - k b the value is on",
 )
 def remainder(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a mod b with the sign of b (Python's %); (1, -floor(a/b))."""
-    return 1.0, -np.floor(a / b)
+    # floor_divide, not floor(a / b): the quotient a / b rounds (1.0 / 0.1 is 10.0),
+    # while 1.0 % 0.1 = 0.0999... is the value of the piece a - 9b; NumPy computes
+    # floor_divide and remainder together, so they always name the same piece.
+    return 1.0, -np.floor_divide(a, b)
 
 
 @binary(np.fmod, edge="as remainder")
 def fmod(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """C's fmod, with the sign of a; (1, -trunc(a/b))."""
-    return 1.0, -np.trunc(a / b)
+    # The integer n of y = a - n b, read from the value (fmod is exact, so (a - y)/b
+    # is within a few ulps of n): trunc(a / b) rounds to the next piece at a kink.
+    return 1.0, -np.rint((a - y) / b)
 
 
 # -- max and min: ties share ---------------------------------------------------------
@@ -185,23 +200,39 @@ def hypot(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 @binary(np.arctan2, edge="at the origin the gradient is 0 (JAX gives nan)")
 def arctan2(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """The angle of (b, a); (b/(a² + b²), -a/(a² + b²))."""
-    r2 = a * a + b * b
-    origin = np.equal(r2, 0.0)
-    safe = np.where(origin, 1.0, r2)
-    return _zero_where(origin, b / safe), _zero_where(origin, -a / safe)
+    # (b/r)/r with r = hypot(a, b), not b/(a² + b²): the squares overflow past 1e154
+    # and underflow below 1e-154 (arctan2 at (1e-300, 1e-300) had gradient 0, the
+    # origin's, instead of 5e299).
+    r = np.hypot(a, b)
+    origin = np.equal(r, 0.0)
+    safe = np.where(origin, 1.0, r)
+    return _zero_where(origin, b / safe / safe), _zero_where(origin, -a / safe / safe)
+
+
+def _difference(a: Any, b: Any) -> Any:
+    # a - b, with 0 where a and b are the same infinity (not nan); only there, so
+    # that the difference is still differentiated at a finite tie.
+    same = np.equal(a, b) & np.isinf(a)
+    return np.where(same, 0.0, a - np.where(same, 0.0, b))
+
+
+def _shares(a: Any, b: Any, d: Any) -> tuple[Any, Any]:
+    # The weights e^a/(e^a + e^b) = σ(d) and σ(-d), d = a - b (times ln 2 for base
+    # 2): the library's sigmoid, two-branched, so nothing overflows, they sum to 1,
+    # and their derivative is smooth at a tie. Not e^(a - y): y rounds to a at
+    # a = b = 1e300 (both weights were 1, not 1/2), and inf - inf made the
+    # gradient of logaddexp(inf, 1) nan. Both -inf: 0 (there is nothing to share).
+    empty = np.equal(a, -math.inf) & np.equal(b, -math.inf)
+    return _zero_where(empty, SIGMOID(d)), _zero_where(empty, SIGMOID(-d))
 
 
 @binary(np.logaddexp, edge="both -inf: value -inf, gradient 0 (not nan)")
 def logaddexp(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
-    """log(e^a + e^b) without overflow; (e^(a-y), e^(b-y))."""
-    empty = np.equal(y, -math.inf)
-    safe = np.where(empty, 0.0, y)
-    return _zero_where(empty, np.exp(a - safe)), _zero_where(empty, np.exp(b - safe))
+    """log(e^a + e^b) without overflow; (σ(a - b), σ(b - a))."""
+    return _shares(a, b, _difference(a, b))
 
 
 @binary(np.logaddexp2, edge="both -inf: value -inf, gradient 0 (not nan)")
 def logaddexp2(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
-    """log2(2^a + 2^b) without overflow; (2^(a-y), 2^(b-y))."""
-    empty = np.equal(y, -math.inf)
-    safe = np.where(empty, 0.0, y)
-    return _zero_where(empty, np.exp2(a - safe)), _zero_where(empty, np.exp2(b - safe))
+    """log2(2^a + 2^b) without overflow; (σ((a - b) ln 2), σ((b - a) ln 2))."""
+    return _shares(a, b, _difference(a, b) * _LN2)

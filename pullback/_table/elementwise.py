@@ -91,10 +91,12 @@ def exp2(x: Any, y: Any) -> Any:
     return y * _LN2
 
 
-@unary(np.expm1)
+@unary(np.expm1, edge="expm1'(-40) = e^-40 = 4.2e-18 (not y + 1, which rounds to 0)")
 def expm1(x: Any, y: Any) -> Any:
-    """e**x - 1, accurate near 0; d = y + 1."""
-    return y + 1.0
+    """e**x - 1, accurate near 0; d = e**x."""
+    # Not y + 1: for x < -37, y = expm1(x) rounds to -1.0 and y + 1 to 0, while
+    # exp(x) keeps every digit of the tail.
+    return np.exp(x)
 
 
 @unary(np.log, edge="log(0) = -inf, log'(0) = +inf; log(x < 0) = nan")
@@ -217,20 +219,26 @@ def cosh(x: Any, y: Any) -> Any:
 @unary(np.tanh, edge="d = 1/cosh² (not 1 - y², which rounds to 0 in the tails)")
 def tanh(x: Any, y: Any) -> Any:
     """Hyperbolic tangent; d = 1/cosh²x."""
-    c = np.cosh(x)
-    return 1.0 / (c * c)
+    # (1/cosh x)² rather than 1/(cosh x)²: cosh² overflows past |x| = 355, while
+    # 1/cosh² is still a (subnormal) number up to |x| = 372.
+    r = 1.0 / np.cosh(x)
+    return r * r
 
 
 @unary(np.arcsinh)
 def arcsinh(x: Any, y: Any) -> Any:
     """Inverse hyperbolic sine; d = 1/√(x² + 1)."""
-    return 1.0 / np.sqrt(x * x + 1.0)
+    # hypot(x, 1) is √(x² + 1) without squaring x: x² overflows past 1.3e154 and
+    # gave arcsinh'(1e300) = 0 instead of 1e-300.
+    return 1.0 / np.hypot(x, 1.0)
 
 
 @unary(np.arccosh, edge="arccosh'(1) = +inf; x < 1 gives nan")
 def arccosh(x: Any, y: Any) -> Any:
     """Inverse hyperbolic cosine; d = 1/√(x² - 1)."""
-    return 1.0 / np.sqrt(x * x - 1.0)
+    # √(x - 1)·√(x + 1), not √(x² - 1): x² overflows past 1.3e154 (arccosh'(1e300)
+    # was 0, not 1e-300), and x - 1 is exact near 1.
+    return 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0))
 
 
 @unary(np.arctanh, edge="arctanh'(±1) = +inf; |x| > 1 gives nan")

@@ -136,7 +136,7 @@ def shape_of(x: Any) -> tuple[int, ...]:
     ((), (2, 3))
     """
     shape = getattr(x, "shape", None)
-    return () if shape is None else shape  # type: ignore[no-any-return]
+    return () if shape is None else shape
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:

@@ -66,12 +66,18 @@ def logsumexp_axes(x: Any, axis: Any, where: str) -> tuple[int, ...] | None:
     return normalize_axes(axis, np.ndim(x), where)
 
 
-def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    # Shifted by the largest element; an all -inf slice has shift 0 and
-    # value log(0) = -inf, with no nan from -inf - -inf.
+def _shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any]:
+    # The largest element m, x - m and log Σ e^(x - m) (on concrete values); an all
+    # -inf slice has m = 0 and log Σ = log(0) = -inf, with no nan from -inf - -inf.
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    y = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    z = x - m
+    return m, z, np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    m, _, log_total = _shifted(x, axis)
+    y = log_total + m
     return y if keepdims else np.reshape(y, np.shape(np.sum(m, axis=axis)))
 
 
@@ -79,7 +85,10 @@ def logsumexp_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, kee
     shape = np.shape(x)
     ye = expand_reduced(y, shape, axis, keepdims)
     empty = np.equal(ye, -np.inf)
-    weights = np.where(empty, 0.0, np.exp(x - np.where(empty, 0.0, ye)))
+    e = np.where(empty, 0.0, np.exp(x - np.where(empty, 0.0, ye)))
+    # Normalized, e / Σ e (Σ e is 1 but for rounding): where y rounds to the
+    # largest x (x = [1e300, 1e300]: y = 1e300), e^(x - y) alone gave weights 1, not 1/2.
+    weights = e / np.where(empty, 1.0, np.sum(e, axis=axis, keepdims=True))
     return expand_reduced(g, shape, axis, keepdims) * weights
 
 
@@ -94,7 +103,11 @@ LOGSUMEXP = Primitive(
 
 
 def _softmax_forward(x: Any, axis: tuple[int, ...]) -> Any:
-    return np.exp(x - _logsumexp_forward(x, axis, True))
+    # e / Σ e with e = e^(x - max), not e^(x - logsumexp(x)): logsumexp rounds to
+    # x at large x (softmax([1e300, 1e300]) was [1, 1], not [1/2, 1/2]).
+    _, z, _ = _shifted(x, axis)
+    e = np.exp(z)
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def softmax_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
@@ -111,7 +124,10 @@ SOFTMAX = Primitive(
 
 
 def _log_softmax_forward(x: Any, axis: tuple[int, ...]) -> Any:
-    return x - _logsumexp_forward(x, axis, True)
+    # (x - max) - log Σ e^(x - max), not x - logsumexp(x): the difference of two
+    # large numbers loses digits (log_softmax([1e300, 1e300]) was [0, 0], not -ln 2).
+    _, z, log_total = _shifted(x, axis)
+    return z - log_total
 
 
 def log_softmax_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
