@@ -1,12 +1,13 @@
 """Train the book's two-layer network (Affine → ReLU → Affine → Softmax-with-Loss) with pullback.
 
-Pure functions only: the parameters are a dict of arrays, the loss is a traced
-function of them, ``gradient`` gives a dict of the same shape, and SGD returns
-new parameters (nothing is mutated, no layer object keeps ``x``, ``mask`` or
-``dW`` between calls). The data are scikit-learn's 8×8 digits, which ship with
-scikit-learn (nothing is downloaded). Before training, the backpropagated
-gradient is checked against ``numerical_gradient`` on a small batch, as the
-book does.
+Pure functions only: the parameters are a dict of arrays, the loss is ordinary
+NumPy code traced by ``pb.trace`` (no ``pullback.ops``), ``gradient`` gives a
+dict of the same shape, and SGD returns new parameters (nothing is mutated, no
+layer object keeps ``x``, ``mask`` or ``dW`` between calls). The labels are
+one-hot rows, as with the book's ``one_hot_label=True``. The data are
+scikit-learn's 8×8 digits, which ship with scikit-learn (nothing is
+downloaded). Before training, the backpropagated gradient is checked against
+``numerical_gradient`` on a small batch, as the book does.
 
     pip install -e '.[examples]'
     python examples/two_layer_net.py            # about 15 s on 2 cores
@@ -29,25 +30,49 @@ import numpy as np
 from numpy.typing import NDArray
 
 import pullback as pb
-from pullback import Array, ops
+from pullback import Array
 
 Params = dict[str, Array]
-
-
-@pb.trace
-def loss(params: Params, x: Array, labels: Array) -> float:
-    """Mean cross-entropy of the two-layer network on a batch."""
-    hidden = ops.relu(ops.affine(x, params["W1"], params["b1"]))
-    return ops.softmax_cross_entropy(ops.affine(hidden, params["W2"], params["b2"]), labels)
+Labels = NDArray[np.int64]  # class indices
+CLASSES = 10
 
 
 def predict(params: Params, x: Array) -> Array:
-    """The class scores of a batch (plain NumPy through the same rules' values)."""
-    hidden = ops.relu(ops.affine(x, params["W1"], params["b1"]))
-    return ops.affine(hidden, params["W2"], params["b2"])
+    """The class scores of a batch: Affine → ReLU → Affine, in plain NumPy.
+
+    The same code runs on plain arrays (for the accuracy) and, inside the traced
+    ``loss``, on traced values. (At a tie, a pre-activation of exactly 0, the
+    derivative of ``np.maximum`` is ½, JAX's convention, where the book's Relu
+    and ``ops.relu`` give 0; with these data no pre-activation is exactly 0.)
+    """
+    hidden = np.maximum(x @ params["W1"] + params["b1"], 0.0)
+    return hidden @ params["W2"] + params["b2"]
 
 
-def accuracy(params: Params, x: Array, labels: Array) -> float:
+@pb.trace
+def loss(params: Params, x: Array, t: Array) -> float:
+    """Mean cross-entropy of the network on a batch ``x`` with one-hot rows ``t``.
+
+    Softmax-with-Loss as a log-softmax: the scores shifted by their row maximum
+    (so ``exp`` cannot overflow), minus the log of the row sums of ``exp``.
+    """
+    scores = predict(params, x)
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    mean_loss: float = -np.sum(t * log_probs) / len(x)
+    return mean_loss
+
+
+def one_hot(labels: Labels, classes: int = CLASSES) -> Array:
+    """Class labels as one-hot rows (the book's ``one_hot_label=True``).
+
+    Done outside the traced function: an integer array passed to ``loss`` would
+    become a float traced value, which cannot index.
+    """
+    return np.eye(classes)[labels]
+
+
+def accuracy(params: Params, x: Array, labels: Labels) -> float:
     return float(np.mean(np.argmax(predict(params, x), axis=1) == labels))
 
 
@@ -68,11 +93,9 @@ def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
     return {name: params[name] - learning_rate * grads[name] for name in params}
 
 
-def train_step(
-    params: Params, x: Array, labels: Array, learning_rate: float
-) -> tuple[Params, float]:
-    """One step of SGD: the loss at ``params`` and the parameters after the step."""
-    value, (grads, _, _) = pb.value_and_gradient(loss, params, x, labels)
+def train_step(params: Params, x: Array, t: Array, learning_rate: float) -> tuple[Params, float]:
+    """One step of SGD on a batch with one-hot rows ``t``: the parameters after it, the loss."""
+    value, (grads, _, _) = pb.value_and_gradient(loss, params, x, t)
     return sgd_step(params, grads, learning_rate), value
 
 
@@ -82,12 +105,12 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[NDArr
         yield order[start : start + batch_size]
 
 
-def gradient_check(params: Params, x: Array, labels: Array) -> float:
+def gradient_check(params: Params, x: Array, t: Array) -> float:
     """The book's check: backprop against central differences; the largest difference."""
-    grads = pb.gradient(loss, params, x, labels)[0]
+    grads = pb.gradient(loss, params, x, t)[0]
 
     def loss_of(name: str, value: Array) -> float:
-        return float(loss({**params, name: value}, x, labels)[0])
+        return float(loss({**params, name: value}, x, t)[0])
 
     worst = 0.0
     for name in params:
@@ -104,8 +127,8 @@ class History:
     test_accuracy: tuple[float, ...]
 
 
-def load_digits(seed: int, limit: int | None = None) -> tuple[Array, Array, Array, Array]:
-    """scikit-learn's digits scaled to [0, 1], split 80/20 with a fixed seed."""
+def load_digits(seed: int, limit: int | None = None) -> tuple[Array, Labels, Array, Labels]:
+    """scikit-learn's digits scaled to [0, 1], split 80/20 with a fixed seed; class labels."""
     from sklearn.datasets import load_digits as sklearn_digits  # type: ignore[import-untyped]
 
     data = sklearn_digits()
@@ -130,7 +153,8 @@ def train(
 ) -> tuple[Params, History]:
     """Train on the digits; return the final parameters and the curves."""
     x_train, y_train, x_test, y_test = load_digits(seed, limit)
-    params = init_params((x_train.shape[1], hidden, 10), seed)
+    params = init_params((x_train.shape[1], hidden, CLASSES), seed)
+    t_train = one_hot(y_train)
     rng = np.random.default_rng(seed + 1)
     history: dict[str, list[Any]] = {"epochs": [], "loss": [], "train": [], "test": []}
     steps = range(1, epochs + 1)
@@ -141,7 +165,7 @@ def train(
     for epoch in steps:
         losses = []
         for index in batches(len(x_train), batch_size, rng):
-            params, value = train_step(params, x_train[index], y_train[index], learning_rate)
+            params, value = train_step(params, x_train[index], t_train[index], learning_rate)
             losses.append(value)
         history["epochs"].append(epoch)
         history["loss"].append(float(np.mean(losses)))
@@ -188,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     x_train, y_train, _, _ = load_digits(args.seed)
-    params = init_params((x_train.shape[1], 50, 10), args.seed)
-    worst = gradient_check(params, x_train[:3], y_train[:3])
+    params = init_params((x_train.shape[1], 50, CLASSES), args.seed)
+    worst = gradient_check(params, x_train[:3], one_hot(y_train[:3]))
     print(
         "gradient check (backprop vs numerical_gradient, 3 samples): "
         f"max |difference| = {worst:.2e}"
