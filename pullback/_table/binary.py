@@ -44,10 +44,10 @@ def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
         name = partials.__name__
 
         def first_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(strong_zero(g, g * partials(a, b, y)[0]), shape_of(a))
+            return unbroadcast(_times(g, partials(a, b, y)[0]), shape_of(a))
 
         def second_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(strong_zero(g, g * partials(a, b, y)[1]), shape_of(b))
+            return unbroadcast(_times(g, partials(a, b, y)[1]), shape_of(b))
 
         first_pullback.__name__ = first_pullback.__qualname__ = f"{name}_pullback_a"
         second_pullback.__name__ = second_pullback.__qualname__ = f"{name}_pullback_b"
@@ -58,6 +58,14 @@ def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
         return entry
 
     return make
+
+
+def _times(g: Any, partial: Any) -> Any:
+    # A constant partial (add's 1, sub's -1) cannot turn a number into nan:
+    # no multiplication by 1 and no check for the strong zero.
+    if type(partial) is float:
+        return g if partial == 1.0 else g * partial
+    return strong_zero(g, g * partial)
 
 
 def _tie_share(a: Any, b: Any, wins: Any) -> tuple[Any, Any]:

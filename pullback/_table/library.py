@@ -43,7 +43,8 @@ SIGMOID: Primitive = sigmoid
 @unary(forward=_relu_value, edge="kink: relu'(0) = 0; relu(nan) = nan with derivative nan")
 def relu(x: Any, y: Any) -> Any:
     """Rectifier max(x, 0); d = 1 where x > 0, else 0."""
-    return np.where(np.greater(x, 0.0), 1.0, np.multiply(x, 0.0))
+    # 0 * |x| is +0 on the flat piece (x * 0 would be -0 for x < 0) and nan at nan.
+    return np.where(np.greater(x, 0.0), 1.0, np.multiply(np.abs(x), 0.0))
 
 
 RELU: Primitive = relu
