@@ -82,9 +82,12 @@ def tensordot_pullback_a(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     na, nb = np.ndim(a), np.ndim(b)
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [i for i in range(nb) if i not in ax_b]
-    # g's axes are free_a then free_b; contracting free_b leaves free_a then ax_b's partners.
+    # g's axes are free_a then free_b; contracting free_b leaves free_a, then b's
+    # contracted axes in b's own (ascending) order, each standing for its partner
+    # in a: not ax_a's order unless ax_b is sorted (axes=([1, 0], [0, 1])).
     ga = np.tensordot(g, b, axes=(list(range(len(free_a), len(free_a) + len(free_b))), free_b))
-    return np.transpose(ga, tuple(np.argsort(free_a + list(ax_a)))) if np.ndim(ga) else ga
+    partners = [ax_a[ax_b.index(j)] for j in sorted(ax_b)]
+    return np.transpose(ga, tuple(np.argsort(free_a + partners))) if np.ndim(ga) else ga
 
 
 def tensordot_pullback_b(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
@@ -92,8 +95,10 @@ def tensordot_pullback_b(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     na, nb = np.ndim(a), np.ndim(b)
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [i for i in range(nb) if i not in ax_b]
+    # a's contracted axes come first, in a's own order, each standing for its partner in b.
     gb = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
-    return np.transpose(gb, tuple(np.argsort(list(ax_b) + free_b))) if np.ndim(gb) else gb
+    partners = [ax_b[ax_a.index(i)] for i in sorted(ax_a)]
+    return np.transpose(gb, tuple(np.argsort(partners + free_b))) if np.ndim(gb) else gb
 
 
 TENSORDOT = Primitive(
@@ -112,11 +117,14 @@ def tensordot_(a: Any, b: Any, axes: Any = 2) -> Any:
 # -- einsum -----------------------------------------------------------------------------------
 
 
-def _einsum_forward(*operands: Any, subscripts: str) -> Any:
-    return np.einsum(subscripts, *operands)
+def _einsum_forward(*operands: Any, subscripts: str, optimize: Any = False) -> Any:
+    # optimize is passed on: NumPy's optimized paths (BLAS) round differently.
+    return np.einsum(subscripts, *operands, optimize=optimize)
 
 
-def einsum_pullback(i: int, g: Any, y: Any, *operands: Any, subscripts: str) -> Any:
+def einsum_pullback(
+    i: int, g: Any, y: Any, *operands: Any, subscripts: str, optimize: Any = False
+) -> Any:
     inputs, output = subscripts.split("->")
     terms = inputs.split(",")
     mine = terms[i]
@@ -124,7 +132,7 @@ def einsum_pullback(i: int, g: Any, y: Any, *operands: Any, subscripts: str) -> 
     seen = set(output).union(*others) if others else set(output)
     kept = "".join(c for c in mine if c in seen)
     spec = ",".join([output, *others]) + "->" + kept
-    gi = np.einsum(spec, g, *[op for k, op in enumerate(operands) if k != i])
+    gi = np.einsum(spec, g, *[op for k, op in enumerate(operands) if k != i], optimize=optimize)
     if kept == mine:
         return gi
     # An index summed only in this operand: its cotangent is the same along it.
@@ -163,10 +171,37 @@ def einsum_(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: An
                 f"np.einsum: the subscript {term!r} repeats an index within one operand, which "
                 "has no derivative rule; take np.diagonal (or np.trace) first"
             )
-    return EINSUM(*arrays, subscripts=subscripts)
+    return EINSUM(*arrays, subscripts=subscripts, optimize=optimize)
 
 
 # -- products written with the primitives ----------------------------------------------------
+
+
+def _dot_forward(a: Any, b: Any) -> Any:
+    return np.dot(a, b)
+
+
+def _dot_axes(a: Any, b: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return (np.ndim(a) - 1,), (max(np.ndim(b) - 2, 0),)
+
+
+def dot_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    return tensordot_pullback_a(g, y, a, b, _dot_axes(a, b))
+
+
+def dot_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
+    return tensordot_pullback_b(g, y, a, b, _dot_axes(a, b))
+
+
+DOT = Primitive(
+    "dot",
+    _dot_forward,
+    (dot_pullback_a, dot_pullback_b),
+    2,
+    doc="np.dot past 2-d: a's last axis against b's second-to-last (or only) axis.",
+)
+"""Its own forward: NumPy's N-d dot takes one dot product per output element, whose
+rounding differs from tensordot's matrix product in the last bit."""
 
 
 def dot_(a: Any, b: Any, out: Any = None) -> Any:
@@ -175,16 +210,18 @@ def dot_(a: Any, b: Any, out: Any = None) -> Any:
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return np.multiply(a, b)
-    if nb <= 2:
+    if na <= 2 and nb <= 2:
         return MATMUL(a, b)
-    return TENSORDOT(a, b, axes=((na - 1,), (nb - 2,)))
+    return DOT(a, b)
 
 
 def inner_(a: Any, b: Any) -> Any:
+    # NumPy's inner is dot with b's last two axes swapped (its C code does just
+    # that), and past 2-d its rounding differs from tensordot's: so written as dot.
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return np.multiply(a, b)
-    return TENSORDOT(a, b, axes=((na - 1,), (nb - 1,)))
+    return dot_(a, b if nb == 1 else _swap(b))
 
 
 def outer_(a: Any, b: Any, out: Any = None) -> Any:
@@ -224,12 +261,17 @@ def inv_pullback(g: Any, y: Any, a: Any) -> Any:
 INV = Primitive("linalg.inv", np.linalg.inv, (inv_pullback,), 1, doc="Inverse; da = -yᵀ dy yᵀ.")
 
 
-def _solve_b(g: Any, a: Any) -> Any:
+def _solve_b(g: Any, a: Any, b: Any) -> Any:
+    if np.ndim(b) == 1:
+        # b is one vector (NumPy 2: only when b is 1-d), so y and g are vectors
+        # per batch, but np.linalg.solve would read a 2-d g as one matrix: solve
+        # with g as a column.
+        return np.squeeze(np.linalg.solve(_swap(a), np.expand_dims(g, -1)), -1)
     return np.linalg.solve(_swap(a), g)
 
 
 def solve_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
-    gb = _solve_b(g, a)
+    gb = _solve_b(g, a, b)
     if np.ndim(b) == 1:
         ga = -(np.expand_dims(gb, -1) * np.expand_dims(y, -2))
     else:
@@ -238,7 +280,7 @@ def solve_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
 
 
 def solve_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(_solve_b(g, a), np.shape(b))
+    return unbroadcast(_solve_b(g, a, b), np.shape(b))
 
 
 SOLVE = Primitive(
@@ -284,7 +326,9 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
 def slogdet_(a: Any) -> Any:
-    sign = np.sign(np.linalg.det(np.asarray(_concrete_of(a))))
+    # The sign from slogdet itself, not sign(det(a)): det underflows to 0 (and
+    # overflows) where slogdet's sign is still ±1 (0.001 I of size 120).
+    sign = np.linalg.slogdet(np.asarray(_concrete_of(a)))[0]
     return SlogdetResult(sign if np.ndim(sign) else float(sign), LOGABSDET(a))
 
 

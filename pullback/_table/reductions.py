@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .entry import Composite, Primitive, expand_reduced, normalize_axes, refuse_keywords
+from .entry import (
+    Composite,
+    Primitive,
+    as_float_if_scalar,
+    expand_reduced,
+    normalize_axes,
+    refuse_keywords,
+)
 
 __all__ = ["FUNCTIONS"]
 
@@ -21,6 +28,15 @@ FUNCTIONS: dict[Any, Primitive | Composite] = {}
 
 
 def _axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
+    return normalize_axes(axis, np.ndim(x), where)
+
+
+def _ufunc_axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
+    # np.sum, np.prod, np.max and np.min are ufunc reductions, which take an int
+    # axis 0 or -1 of a 0-d value as no axis at all: np.sum(1.5, axis=0) is 1.5
+    # (a tuple (0,) is NumPy's AxisError, and so is np.mean(1.5, axis=0)).
+    if np.ndim(x) == 0 and type(axis) is int and axis in (0, -1):
+        return ()
     return normalize_axes(axis, np.ndim(x), where)
 
 
@@ -51,7 +67,7 @@ def sum_(
     where: Any = np._NoValue,
 ) -> Any:
     refuse_keywords("np.sum", dtype=dtype, out=out, initial=initial, where=where)
-    return SUM(a, axis=_axes_of("np.sum", a, axis), keepdims=bool(keepdims))
+    return SUM(a, axis=_ufunc_axes_of("np.sum", a, axis), keepdims=bool(keepdims))
 
 
 FUNCTIONS[np.sum] = SUM
@@ -67,19 +83,27 @@ def _prod_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
 def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     # The product of the *other* elements, by products from the left and from
     # the right (exclusive), so a zero in x gives the right answer where y/x
-    # would be 0/0. Nested, the same is written with traced cumprod-free code:
-    # y/x, exact unless x has zeros.
+    # would be 0/0. That code is NumPy's cumprod, which has no entry: when x is
+    # traced (nested differentiation) it is written with entries instead, as
+    # y/x where x has no zero (the same function near this x, so every
+    # derivative is right), and at a zero as the product of x with its own
+    # element replaced by 1, one row per element (n² numbers per reduced group,
+    # only there), so second derivatives at a zero are exact too, not nan.
     shape = np.shape(x)
     ge = expand_reduced(g, shape, axis, keepdims)
-    if hasattr(type(x), "__pullback_apply__") or hasattr(type(g), "__pullback_apply__"):
+    if not hasattr(type(x), "__pullback_apply__"):
+        return ge * _others(np.asarray(x, dtype=np.float64), axis)
+    if not np.any(np.equal(x, 0.0)):  # a comparison: a plain array, read on x's value
         return ge * (expand_reduced(y, shape, axis, keepdims) / x)
-    return ge * _others(np.asarray(x, dtype=np.float64), axis)
+    return ge * _others_traceable(x, axis)
 
 
 def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
     axes = tuple(range(x.ndim)) if axis is None else axis
     if not axes:
         return np.ones_like(x)
+    if x.size == 0:  # nothing to multiply (and reshape(..., -1) cannot infer a length of 0)
+        return np.zeros_like(x)
     moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape((*moved.shape[: moved.ndim - len(axes)], -1))
     ones = np.ones((*flat.shape[:-1], 1))
@@ -88,13 +112,30 @@ def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
     return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
 
 
+def _others_traceable(x: Any, axis: tuple[int, ...] | None) -> Any:
+    shape = np.shape(x)
+    axes = tuple(range(len(shape))) if axis is None else axis
+    if not axes:
+        return np.ones(shape)
+    tail = tuple(range(-len(axes), 0))
+    moved = np.moveaxis(x, axes, tail)
+    moved_shape = np.shape(moved)
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    flat = np.reshape(moved, (*moved_shape[: len(moved_shape) - len(axes)], 1, n))
+    # Row k is x with its k-th element replaced by 1; its product is "the others" of k.
+    others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, flat), axis=-1)
+    return np.moveaxis(np.reshape(others, moved_shape), tail, axes)
+
+
 PROD = Primitive(
     "prod",
     _prod_forward,
     (prod_pullback,),
     1,
     doc="Product over axes; dx = dy × the product of the other elements.",
-    edge="zeros in x are exact (no y/x) at first order",
+    edge="zeros in x are exact (no y/x), at every order",
 )
 
 
@@ -108,7 +149,7 @@ def prod_(
     where: Any = np._NoValue,
 ) -> Any:
     refuse_keywords("np.prod", dtype=dtype, out=out, initial=initial, where=where)
-    return PROD(a, axis=_axes_of("np.prod", a, axis), keepdims=bool(keepdims))
+    return PROD(a, axis=_ufunc_axes_of("np.prod", a, axis), keepdims=bool(keepdims))
 
 
 # -- max and min -------------------------------------------------------------------------
@@ -156,7 +197,7 @@ def max_(
     where: Any = np._NoValue,
 ) -> Any:
     refuse_keywords("np.max", out=out, initial=initial, where=where)
-    return MAX(a, axis=_axes_of("np.max", a, axis), keepdims=bool(keepdims))
+    return MAX(a, axis=_ufunc_axes_of("np.max", a, axis), keepdims=bool(keepdims))
 
 
 def min_(
@@ -168,7 +209,7 @@ def min_(
     where: Any = np._NoValue,
 ) -> Any:
     refuse_keywords("np.min", out=out, initial=initial, where=where)
-    return MIN(a, axis=_axes_of("np.min", a, axis), keepdims=bool(keepdims))
+    return MIN(a, axis=_ufunc_axes_of("np.min", a, axis), keepdims=bool(keepdims))
 
 
 # -- cumulative sums ---------------------------------------------------------------------
@@ -243,6 +284,8 @@ def var_(
 ) -> Any:
     refuse_keywords("np.var", dtype=dtype, out=out, where=where, mean=mean)
     if correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError("np.var: ddof and correction can't be provided simultaneously")
         ddof = correction
     axes = _axes_of("np.var", a, axis)
     centred = a - SUM(a, axis=axes, keepdims=True) / float(_count(a, axes))
@@ -271,6 +314,13 @@ def std_(
 
 
 def _norm2_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if axis is None:
+        # NumPy's own fast path for axis=None: the dot product of the flattened
+        # array with itself (BLAS), whose rounding differs from a pairwise sum
+        # of squares in the last bit; the same call gives NumPy's number.
+        flat = np.ravel(x)
+        y = np.sqrt(np.dot(flat, flat))
+        return np.reshape(y, (1,) * np.ndim(x)) if keepdims else y
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
 
@@ -299,16 +349,41 @@ def norm_(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
     ndim = np.ndim(x)
     axes = _axes_of("np.linalg.norm", x, axis)
     reduced = ndim if axes is None else len(axes)
-    if ord is None or (ord == 2 and reduced == 1) or (ord == "fro" and reduced == 2):
-        return NORM2(x, axis=axes, keepdims=bool(keepdims))
-    if reduced == 1:
+    keep = bool(keepdims)
+    if (
+        ord is None
+        or (ord == 2 and reduced == 1)
+        or (isinstance(ord, str) and ord in ("fro", "f") and reduced == 2)
+    ):
+        return NORM2(x, axis=axes, keepdims=keep)
+    if reduced == 1 and not isinstance(ord, str):
         if ord == 1:
-            return SUM(np.abs(x), axis=axes, keepdims=bool(keepdims))
+            return SUM(np.abs(x), axis=axes, keepdims=keep)
         if ord == np.inf:
-            return MAX(np.abs(x), axis=axes, keepdims=bool(keepdims))
+            return MAX(np.abs(x), axis=axes, keepdims=keep)
+        if ord == -np.inf:
+            return MIN(np.abs(x), axis=axes, keepdims=keep)
+        if ord == 0:  # the count of nonzeros: a constant, as NumPy's float
+            count = np.sum(np.not_equal(x, 0.0).astype(np.float64), axis=axes, keepdims=keep)
+            return as_float_if_scalar(count)
+    if reduced == 2 and not isinstance(ord, str) and ord in (1, -1, np.inf, -np.inf):
+        # NumPy's matrix norms: the largest (smallest) absolute column sum for
+        # ord=±1, row sum for ±inf, in NumPy's order of reductions (so the same
+        # bits); the axes keep the caller's order (axis=(1, 0) transposes).
+        rows, cols = (0, 1) if axis is None else (int(a) % ndim for a in axis)
+        if ord in (np.inf, -np.inf):
+            rows, cols = cols, rows
+        sums = SUM(np.abs(x), axis=(rows,), keepdims=False)
+        extreme = MAX if ord > 0 else MIN
+        out = extreme(sums, axis=(cols - 1 if cols > rows else cols,), keepdims=False)
+        if keep:
+            shape = list(np.shape(x))
+            shape[rows] = shape[cols] = 1
+            out = np.reshape(out, tuple(shape))
+        return out
     raise TypeError(
         f"np.linalg.norm: ord={ord!r} over {reduced} axes has no derivative rule in traced code; "
-        "the supported norms are vectors' 1, 2 and inf, and matrices' 'fro'"
+        "the supported norms are vectors' 0, ±1, 2 and ±inf, and matrices' 'fro', ±1 and ±inf"
     )
 
 
@@ -329,7 +404,7 @@ FUNCTIONS.update(
         np.linalg.norm: Composite(
             "linalg.norm",
             norm_,
-            "Vector norms 1, 2, inf; matrix norm 'fro'.",
+            "Vector norms 0, ±1, 2, ±inf; matrix norms 'fro', ±1, ±inf.",
             "the gradient at the zero vector is 0, not nan",
         ),
     }

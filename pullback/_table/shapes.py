@@ -10,7 +10,7 @@ come for free. Integer and boolean arrays (indices, masks) are constants.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -117,11 +117,13 @@ def _is_basic(key: Any) -> bool:
     # Basic indexing (ints, slices, ..., None) and boolean masks select each
     # element at most once, so the scatter can assign; integer arrays may
     # repeat an index, and then the cotangents must add up.
+    # A list or a tuple inside the key is an index array too (x[((0, 0, 1),)]
+    # is x[[0, 0, 1]]), so it may repeat an index.
     parts = key if isinstance(key, tuple) else (key,)
     for part in parts:
         if isinstance(part, np.ndarray) and part.dtype != np.bool_:
             return False
-        if isinstance(part, list):
+        if isinstance(part, list | tuple):
             return False
     return True
 
@@ -238,10 +240,9 @@ def swapaxes_(a: Any, axis1: int, axis2: int) -> Any:
 @_entry(np.moveaxis, "Axes moved to new positions.")
 def moveaxis_(a: Any, source: Any, destination: Any) -> Any:
     ndim = np.ndim(a)
-    sources = [int(s) % ndim for s in (source if isinstance(source, Sequence) else [source])]
-    dests = [
-        int(d) % ndim for d in (destination if isinstance(destination, Sequence) else [destination])
-    ]
+    # An int, a sequence or an int array, as NumPy takes them.
+    sources = [int(s) % ndim for s in np.ravel(np.asarray(source))]
+    dests = [int(d) % ndim for d in np.ravel(np.asarray(destination))]
     order = [n for n in range(ndim) if n not in sources]
     for dest, src in sorted(zip(dests, sources, strict=True)):
         order.insert(dest, src)
@@ -323,6 +324,8 @@ def concatenate_(
 def stack_(
     arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
 ) -> Any:
+    if out is not None:
+        raise TypeError("np.stack: out= writes in place; use the returned value")
     pieces = list(arrays)
     if not pieces:
         raise ValueError("np.stack: need at least one array to stack")
@@ -387,6 +390,8 @@ def array_split_(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
 @_entry(np.flip, "Order reversed along axes.")
 def flip_(m: Any, axis: Any = None) -> Any:
     ndim = np.ndim(m)
+    if ndim == 0 and axis is None:  # NumPy: a 0-d value flipped is itself
+        return np.positive(m)
     axes = normalize_axes(axis, ndim, "np.flip")
     flipped = range(ndim) if axes is None else axes
     return INDEX(
@@ -398,15 +403,23 @@ def flip_(m: Any, axis: Any = None) -> Any:
 def roll_(a: Any, shift: Any, axis: Any = None) -> Any:
     if axis is None:
         return reshape_(roll_(ravel_(a), shift, 0), np.shape(a))
-    shifts = shift if isinstance(shift, tuple | list) else (shift,)
-    axes = axis if isinstance(axis, tuple | list) else (axis,) * len(shifts)
+    # As NumPy: shift and axis broadcast against each other (np.roll(x, 1,
+    # axis=(0, 1)) rolls both axes by 1), and shifts along one axis add up.
+    pairs = np.broadcast(np.asarray(shift), np.asarray(axis))
+    if pairs.ndim > 1:
+        raise ValueError("np.roll: 'shift' and 'axis' should be scalars or 1D sequences")
+    ndim = np.ndim(a)
+    total = [0] * ndim
+    for s, ax in pairs:
+        (ax,) = normalize_axes(int(ax), ndim, "np.roll") or (0,)
+        total[ax] += int(s)
     out = a
-    for s, ax in zip(shifts, axes, strict=True):
-        ax = int(ax) % np.ndim(a)
+    for ax, s in enumerate(total):
         n = np.shape(a)[ax]
-        order = (np.arange(n) - int(s)) % n if n else np.arange(0)
-        out = INDEX(out, key=(slice(None),) * ax + (order,))
-    return out
+        if n and s % n:
+            order = (np.arange(n) - s) % n
+            out = INDEX(out, key=(slice(None),) * ax + (order,))
+    return out if out is not a else np.positive(a)
 
 
 @_entry(np.tile, "Repeated as whole blocks.")
@@ -442,13 +455,16 @@ def pad_(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> A
     if np.ndim(value) or hasattr(type(value), "__pullback_apply__"):
         raise TypeError("np.pad: constant_values must be one plain number in traced code")
     ndim = np.ndim(array)
+    if ndim == 0:  # NumPy: a 0-d value has no axis to pad
+        return np.positive(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (ndim, 2))
     return PAD(array, widths=tuple((int(lo), int(hi)) for lo, hi in widths), value=float(value))
 
 
 def _triangle(m: Any, k: int, upper: bool) -> Any:
-    shape = np.shape(m)
-    rows, cols = shape[-2], shape[-1]
+    # NumPy's mask: tri(*shape[-2:]), so a 1-d array of length n is the rows
+    # of an n x n matrix (it broadcasts against the mask).
+    rows, cols = (np.shape(m) * 2)[-2:]  # (n,) gives (n, n), as tri(*shape[-2:]) does
     mask = np.tri(rows, cols, k - 1 if upper else k, dtype=bool)
     return np.where(~mask if upper else mask, m, 0.0)
 
@@ -502,6 +518,8 @@ def diff_(
             [np.broadcast_to(p, _like_along(p, a, axis)) if np.ndim(p) == 0 else p for p in pieces],
             axis=axis,
         )
+    if n < 0:
+        raise ValueError(f"np.diff: order must be non-negative but got {n!r}")
     ax = int(axis) % np.ndim(a)
     lead = (slice(None),) * ax
     for _ in range(n):
@@ -527,6 +545,10 @@ def sort_(
 def where_(condition: Any, x: Any = np._NoValue, y: Any = np._NoValue) -> Any:
     if x is np._NoValue and y is np._NoValue:
         return np.nonzero(condition)
+    if hasattr(type(condition), "__pullback_apply__"):
+        # A traced condition is read as NumPy reads any number: nonzero is True
+        # (a comparison gives a plain bool array, which asarray cannot make of it).
+        condition = np.not_equal(condition, 0.0)
     return WHERE(np.asarray(condition, dtype=bool), x, y)
 
 
@@ -557,6 +579,11 @@ def clip_(
 def nan_to_num_(
     x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None
 ) -> Any:
+    if not copy:
+        raise TypeError(
+            "np.nan_to_num: copy=False writes into x in place, which traced code cannot do; "
+            "use the returned value (x = np.nan_to_num(x))"
+        )
     big = np.finfo(np.float64).max
     out = WHERE(np.isnan(x), float(nan), x)
     out = WHERE(np.equal(x, np.inf), big if posinf is None else float(posinf), out)
