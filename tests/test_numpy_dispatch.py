@@ -184,3 +184,26 @@ def test_softmax_over_any_axis() -> None:
         g = gradient(trace(weighted), x)
         s = expected
         np.testing.assert_allclose(g, s * (r - np.sum(r * s, axis=axis, keepdims=True)), atol=1e-14)
+
+
+def test_more_methods_and_keywords() -> None:
+    x = np.array([1.0, 2.0, 4.0])
+    g = gradient(trace(lambda v: v.var(correction=1) + v.max(initial=-5.0) + v.real.sum()), x)
+    np.testing.assert_allclose(g, 2 * (x - x.mean()) / 2 + np.array([0.0, 0.0, 1.0]) + 1.0)
+    np.testing.assert_array_equal(gradient(trace(lambda v: np.max(v, initial=10.0)), x), 0.0)
+    np.testing.assert_array_equal(gradient(trace(lambda v: np.sum(v.conj() * 2.0)), x), 2.0)
+    seen: dict[str, Any] = {}
+
+    def f(v: Any) -> Any:
+        seen["imag"] = v.imag
+        seen["text"] = f"{v[0]:.2f}"
+        seen["round"] = round(v[1], 0)
+        return np.sum(v)
+
+    gradient(trace(f), x)
+    np.testing.assert_array_equal(seen["imag"], np.zeros(3))
+    assert seen["text"] == "1.00" and seen["round"] == 2.0
+    with pytest.raises(TypeError, match=r"x.sort\(\) sorts in place.*np.sort"):
+        gradient(trace(lambda v: v.sort()), x)
+    with pytest.raises(TypeError, match=r"x.flat"):
+        gradient(trace(lambda v: v.flat), x)

@@ -184,9 +184,9 @@ def normalize_axes(axis: Any, ndim: int, where: str) -> tuple[int, ...] | None:
         if isinstance(a, bool) or not isinstance(a, int | np.integer):
             raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r}")
         a = int(a)
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < ndim:  # a 0-d value has no axis (see reductions for ufuncs')
             raise np.exceptions.AxisError(a, ndim, where)
-        out.append(a % ndim if ndim else 0)
+        out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{where}: repeated axis in {axis!r}")
     return tuple(sorted(out))

@@ -196,8 +196,10 @@ def max_(
     initial: Any = np._NoValue,
     where: Any = np._NoValue,
 ) -> Any:
-    refuse_keywords("np.max", out=out, initial=initial, where=where)
-    return MAX(a, axis=_ufunc_axes_of("np.max", a, axis), keepdims=bool(keepdims))
+    refuse_keywords("np.max", out=out, where=where)
+    y = MAX(a, axis=_ufunc_axes_of("np.max", a, axis), keepdims=bool(keepdims))
+    # initial= is one more element of every slice: a tie with it shares, as np.maximum's do.
+    return y if initial is np._NoValue else np.maximum(y, initial)
 
 
 def min_(
@@ -208,8 +210,10 @@ def min_(
     initial: Any = np._NoValue,
     where: Any = np._NoValue,
 ) -> Any:
-    refuse_keywords("np.min", out=out, initial=initial, where=where)
-    return MIN(a, axis=_ufunc_axes_of("np.min", a, axis), keepdims=bool(keepdims))
+    refuse_keywords("np.min", out=out, where=where)
+    y = MIN(a, axis=_ufunc_axes_of("np.min", a, axis), keepdims=bool(keepdims))
+    # initial= is one more element of every slice: a tie with it shares, as np.minimum's do.
+    return y if initial is np._NoValue else np.minimum(y, initial)
 
 
 # -- cumulative sums ---------------------------------------------------------------------

@@ -46,6 +46,23 @@ class ArrayMethods:
         return np.dtype(np.float64)
 
     @property
+    def real(self) -> Any:
+        return self  # a float64 value is its own real part
+
+    @property
+    def imag(self) -> Any:
+        return _np.zeros_like(self.__pullback_concrete__())  # a constant
+
+    @property
+    def flat(self) -> NoReturn:
+        raise TypeError("x.flat: iterate over x.ravel() instead, which stays traced")
+
+    def conj(self) -> Any:
+        return self
+
+    conjugate = conj
+
+    @property
     def T(self) -> Any:
         return _np.transpose(self)
 
@@ -119,8 +136,11 @@ class ArrayMethods:
         out: Any = None,
         ddof: float = 0,
         keepdims: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        return _np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+        return _np.var(
+            self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs
+        )
 
     def std(
         self,
@@ -129,14 +149,17 @@ class ArrayMethods:
         out: Any = None,
         ddof: float = 0,
         keepdims: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        return _np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+        return _np.std(
+            self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs
+        )
 
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _np.max(self, axis=axis, out=out, keepdims=keepdims)
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _np.max(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _np.min(self, axis=axis, out=out, keepdims=keepdims)
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _np.min(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         return _np.cumsum(self, axis=axis, dtype=dtype, out=out)
@@ -188,6 +211,11 @@ class ArrayMethods:
         raise TypeError(
             "x[...] = v: traced arrays cannot be changed in place; build the new value, e.g. "
             "np.where(mask, v, x), np.concatenate([...]) or x + np.eye(...) * v"
+        )
+
+    def sort(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(
+            "x.sort() sorts in place, which traced arrays cannot do; write x = np.sort(x)"
         )
 
     def fill(self, value: Any) -> NoReturn:
