@@ -153,16 +153,19 @@ def _forward(
     with quiet():
         y = primitive.forward(*values, **params)
     if type(y) is not float:
-        y = _as_traced_value(y, primitive)
+        y = _as_traced_value(y, primitive, values)
     return y, Vjp(primitive, y, tuple(values), params, tuple(parents))
 
 
-def _as_traced_value(y: Any, primitive: Primitive) -> Any:
-    # A traced value is a float or a float64 array: NumPy's scalars and 0-d
-    # results become floats, as the library's float-in, float-out promise says.
+def _as_traced_value(y: Any, primitive: Primitive, values: list[Any]) -> Any:
+    # A traced value is a float or a float64 array. NumPy makes scalars of 0-d
+    # results: they become floats (float in, float out), or 0-d arrays again
+    # where an operand was a 0-d array (a 0-d array is an array, on every path).
+    if type(y) is np.ndarray and y.ndim == 0 or isinstance(y, (np.floating, np.integer)):
+        if any(type(v) is np.ndarray and v.ndim == 0 for v in values):
+            return np.array(y, dtype=np.float64)
+        return float(y)
     if type(y) is np.ndarray:
-        if y.ndim == 0:
-            return float(y)
         if y.dtype != np.float64:
             if y.dtype.kind not in "iufb":
                 raise TypeError(f"{primitive.name}: gave an array of dtype {y.dtype}")
