@@ -11,6 +11,7 @@ only of the library's elementwise primitives also has a fused form (see
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn, TypeVar, overload
 
 import numpy as np
@@ -50,16 +51,42 @@ class Composition:
     (0.841470984808, 0.540302305868)
     """
 
-    __slots__ = ("_order", "fused", "stages")
-    stages: tuple[Callable[..., Any], ...]
-    _order: tuple[Callable[..., Any], ...]
+    __slots__ = ("__weakref__", "_flat", "_parts", "fused")
+    _parts: tuple[Callable[..., Any], ...]
+    _flat: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None
     fused: _fused.FusedChain | None
 
     def __init__(self, stages: Sequence[Callable[..., Any]]) -> None:
+        # A nested composition is kept as one part, not copied stage by stage, and
+        # the fused form is planned on first use: building compose(compose(...))
+        # costs the same at every level, so deep nesting is linear, not quadratic.
+        parts = tuple(s for s in stages if not (type(s) is Composition and not s._parts))
         set_ = object.__setattr__
-        set_(self, "stages", tuple(stages))
-        set_(self, "_order", self.stages[::-1])
-        set_(self, "fused", _fused.plan(self._order))
+        set_(self, "_parts", parts)
+        set_(self, "_flat", None)
+        fusible = bool(parts) and all(
+            part.fused is not None if type(part) is Composition else _fused.fusible(part)
+            for part in parts
+        )
+        # The fused form gets the parts, never the composition: no reference cycle.
+        set_(self, "fused", _fused.FusedChain(partial(_order_of, parts)) if fusible else None)
+
+    @property
+    def stages(self) -> tuple[Callable[..., Any], ...]:
+        """The rules, outermost first (nested compositions contribute their stages)."""
+        return self._flattened()[0]
+
+    @property
+    def _order(self) -> tuple[Callable[..., Any], ...]:
+        return self._flattened()[1]
+
+    def _flattened(self) -> tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]]:
+        flat = self._flat
+        if flat is None:  # benign race: two threads may flatten at once, alike
+            stages = _flatten(self._parts)
+            flat = (stages, stages[::-1])
+            object.__setattr__(self, "_flat", flat)
+        return flat
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a composition is immutable")
@@ -101,8 +128,9 @@ class Composition:
         (1.0, 2.0, 2)
         """
         order = self._order
-        if not order:
+        if not order:  # the identity: a value of its own, never the argument itself
             x = as_value(x, "compose()")
+            return (x.copy() if type(x) is np.ndarray else x), ChainPullback(self, ())
         pullbacks: list[Callable[[Any], Any]] = []
         push = pullbacks.append
         try:
@@ -169,6 +197,8 @@ class ChainPullback:
     def __call__(self, dy: Any) -> Any:
         pullbacks = self.pullbacks
         i = len(pullbacks)
+        if not i:  # the identity's pullback: a cotangent of its own
+            return dy.copy() if type(dy) is np.ndarray else dy
         try:
             while i:
                 i -= 1
@@ -179,6 +209,29 @@ class ChainPullback:
 
     def __repr__(self) -> str:
         return f"<pullback of {self.composition!r}>"
+
+
+def _flatten(parts: tuple[Callable[..., Any], ...]) -> tuple[Callable[..., Any], ...]:
+    """The stages of nested parts, outermost first, with an explicit stack (no recursion)."""
+    out: list[Callable[..., Any]] = []
+    stack = [iter(parts)]
+    while stack:
+        for part in stack[-1]:
+            if type(part) is Composition:
+                flat = part._flat
+                if flat is not None:
+                    out.extend(flat[0])
+                    continue
+                stack.append(iter(part._parts))
+                break
+            out.append(part)
+        else:
+            stack.pop()
+    return tuple(out)
+
+
+def _order_of(parts: tuple[Callable[..., Any], ...]) -> tuple[Callable[..., Any], ...]:
+    return _flatten(parts)[::-1]
 
 
 def fused_form(f: object) -> _fused.FusedChain | None:
@@ -279,16 +332,11 @@ def compose(*rules: Any) -> Any:
     >>> y, back(1.0)
     (0.7310585786300049, 0.19661193324148188)
     """
-    stages: list[Callable[..., Any]] = []
     for position, rule in enumerate(rules, start=1):
-        if type(rule) is Composition:
-            stages.extend(rule.stages)
-        elif callable(rule):
-            stages.append(rule)
-        else:
+        if not callable(rule):
             raise TypeError(
                 f"compose: argument {position} is not a rule (got {type(rule).__name__} "
                 f"{rule!r:.40}); a rule is a callable returning (value, pullback), "
                 "such as exp or scale(2.0)"
             )
-    return Composition(stages)
+    return Composition(rules)
