@@ -20,7 +20,7 @@ from . import _fused
 from . import _ieee as ieee
 from ._stage_errors import rule_name, stage_error
 from ._types import Array, ElementwiseRule, Rule
-from ._values import as_value
+from ._values import as_value, cotangent_for
 
 __all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
 
@@ -249,15 +249,9 @@ def scalar_pullback(derivative: float, rule: object) -> Callable[[float], float]
     """The pullback of a fused chain at a float: ``dy -> dy * dy/dx``."""
 
     def chain_pullback(dy: float) -> float:
-        if type(dy) is float:
-            return dy * derivative
-        where = f"the pullback of {rule_name(rule)}"
-        dy = as_value(dy, where)
         if type(dy) is not float:
-            raise TypeError(
-                f"{where}: the value is a float, so the cotangent must be a float, "
-                f"got an array of shape {np.shape(dy)}"
-            )
+            checked: Any = cotangent_for(dy, derivative, f"the pullback of {rule_name(rule)}")
+            return float(checked * derivative)
         return dy * derivative
 
     return chain_pullback
@@ -267,14 +261,10 @@ def array_pullback(derivatives: Array, rule: object) -> Callable[[Any], Array]:
     """The pullback of a fused chain at an array: ``dy -> dy * dy/dx``, elementwise."""
 
     def chain_pullback(dy: Any) -> Array:
-        if not (type(dy) is np.ndarray and dy.shape == derivatives.shape):
-            where = f"the pullback of {rule_name(rule)}"
-            dy = as_value(dy, where)
-            if type(dy) is np.ndarray and dy.shape != derivatives.shape:
-                raise ValueError(
-                    f"{where}: the cotangent has shape {dy.shape} "
-                    f"but the value has shape {derivatives.shape}"
-                )
+        if not (
+            type(dy) is np.ndarray and dy.dtype == np.float64 and dy.shape == derivatives.shape
+        ):
+            dy = cotangent_for(dy, derivatives, f"the pullback of {rule_name(rule)}")
         return ieee.mul(dy, derivatives)
 
     return chain_pullback

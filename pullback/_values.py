@@ -7,11 +7,13 @@ name of the rule that refused it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._types import Array, V, Value
 
-__all__ = ["as_value", "describe", "nd"]
+__all__ = ["as_value", "cotangent_for", "describe", "nd", "owned", "real_array"]
 
 _ACCEPTED = "a value (a float, an int, or a real NumPy array, used as float64)"
 
@@ -103,3 +105,131 @@ def nd(y: object) -> Array:
     if type(y) is np.ndarray:
         return y
     return np.asarray(y, dtype=np.float64)
+
+
+def cotangent_for(dy: Any, like: Any, where: str) -> Value:
+    """Check a cotangent against the value it is the cotangent of; return it as a value.
+
+    One rule for every checked pullback: the cotangent of a float is a float
+    (an int or a NumPy real scalar is taken as one), the cotangent of an array
+    is an array of the same shape (an integer array is taken as float64).
+
+    Args:
+        dy: the cotangent given to a pullback.
+        like: the value the pullback is of (a float or an array).
+        where: what to name in an error, e.g. ``"the pullback of exp"``.
+
+    Returns:
+        ``dy`` as a float or a float64 array.
+
+    Raises:
+        TypeError: ``dy`` is not a value, or not of the value's kind.
+        ValueError: ``dy`` is an array of another shape than the value.
+
+    >>> import numpy as np
+    >>> cotangent_for(2, 1.0, "the pullback of exp")
+    2.0
+    >>> cotangent_for(np.ones(3), 1.0, "the pullback of mul")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: the pullback of mul: the value is a float, so the cotangent must be a float, ...
+    >>> cotangent_for(np.ones(2), np.zeros(3), "the pullback of exp")
+    Traceback (most recent call last):
+    ...
+    ValueError: the pullback of exp: the cotangent has shape (2,) but the value has shape (3,)
+    """
+    if type(like) is float:
+        if type(dy) is float:
+            return dy
+        if isinstance(dy, np.ndarray):
+            raise TypeError(
+                f"{where}: the value is a float, so the cotangent must be a float, "
+                f"got {describe(dy)}"
+            )
+        checked: Value = as_value(dy, where)
+        return checked
+    shape = np.shape(like)
+    if not (type(dy) is np.ndarray and dy.dtype == np.float64):
+        dy = as_value(dy, where)
+        if type(dy) is float:
+            raise TypeError(
+                f"{where}: the value is an array of shape {shape}, so the cotangent must be "
+                f"an array of that shape, got float {dy!r}"
+            )
+    if dy.shape != shape:
+        raise ValueError(
+            f"{where}: the cotangent has shape {dy.shape} but the value has shape {shape}"
+        )
+    array: Array = dy
+    return array
+
+
+def real_array(g: object) -> Array | None:
+    """``g`` as a float64 array if it is a real number or a real array, else None.
+
+    >>> real_array(2), real_array(1j)
+    (array(2.), None)
+    """
+    if isinstance(g, (bool, np.bool_, str, bytes)) or g is None:
+        return None
+    if hasattr(type(g), "__pullback_concrete__"):  # a traced value
+        return None
+    try:
+        out = np.asarray(g)
+    except Exception:  # an object NumPy cannot take in at all
+        return None
+    if out.dtype.kind not in "iuf":  # complex, object, strings, bools
+        return None
+    return out.astype(np.float64, copy=False)
+
+
+def _memory_root(a: np.ndarray[Any, Any]) -> object:
+    """The ndarray that owns ``a``'s memory, or the foreign object that does."""
+    while True:
+        base = a.base
+        if base is None:
+            return a
+        if not isinstance(base, np.ndarray):
+            return base  # a buffer of another object: never the caller's own
+        a = base
+
+
+def owned(outputs: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
+    """Make every array of ``outputs`` the caller's own; return the list.
+
+    An array is copied when it is read-only (a broadcast view), when its
+    memory is not that of an ndarray (a buffer of another object), or when it
+    shares its memory owner with one of ``inputs`` or with an earlier output;
+    otherwise it is kept as it is (a fresh result costs no copy). Floats and
+    anything else pass unchanged.
+
+    Args:
+        outputs: the values about to be returned (changed in place).
+        inputs: what the caller holds already (arguments, the cotangent given).
+
+    Returns:
+        ``outputs``.
+
+    >>> import numpy as np
+    >>> x = np.ones(2)
+    >>> a, b = owned([x, x], (x,))
+    >>> a is x or b is x or a is b
+    False
+    """
+    taken: set[int] = set()
+    for x in inputs:
+        if isinstance(x, np.ndarray):
+            taken.add(id(_memory_root(x)))
+    for i, a in enumerate(outputs):
+        if isinstance(a, np.ndarray):
+            root = _memory_root(a)
+            if (
+                id(root) in taken
+                or not isinstance(root, np.ndarray)
+                or not a.flags.writeable
+                or type(a) is not np.ndarray
+            ):
+                a = outputs[i] = np.array(a, dtype=np.float64)
+                root = a
+            taken.add(id(root))
+    return outputs

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,20 +34,22 @@ def no_cycle_collector() -> Iterator[None]:
 
 # -- fused float chains of any length give the stages' bits ---------------------------
 
+# Stages that keep a long chain finite (so the fused path is taken, not the fallback)
+# with derivatives that are not powers of two (so the order of the products shows).
 CHAIN_RULE = st.one_of(
-    st.sampled_from([pb.square, pb.exp, pb.log, pb.sin, pb.cos, pb.tanh, pb.sigmoid, pb.relu]),
-    st.floats(-3, 3, allow_nan=False).map(pb.scale),
-    st.floats(-3, 3, allow_nan=False).map(pb.add_const),
-    st.sampled_from([-3, -2, -1, 0, 1, 2, 3, 0.5, -0.5]).map(pb.power),
+    st.sampled_from([pb.sin, pb.cos, pb.tanh, pb.sigmoid, pb.power(1), pb.power(0)]),
+    st.floats(0.3, 3.0).map(pb.scale),
+    st.floats(-3.0, -0.3).map(pb.scale),
+    st.floats(-3, 3).map(pb.add_const),
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(CHAIN_RULE, min_size=1, max_size=12),
     st.integers(1, 40),
     st.lists(CHAIN_RULE, max_size=70),
-    st.floats(-3, 3, allow_nan=False),
+    st.floats(-3, 3),
 )
 def test_fused_and_stage_by_stage_results_are_identical_for_chains_of_any_length(
     cycle: list[Any], repeats: int, tail: list[Any], x: float
@@ -108,3 +111,221 @@ def test_nested_compositions_keep_their_stages_and_fusion() -> None:
     user: Any = pb.compose(pb.sin, pb.compose(lambda x: (x, lambda dy: dy)))
     assert user.fused is None
     assert math.isclose(pb.gradient(outer, 0.7), outer.forward(0.7)[1](1.0), rel_tol=0.0)
+
+
+# -- every returned array is the caller's own ------------------------------------------
+
+
+def passthrough(x: Any) -> tuple[Any, Any]:
+    """A user rule that hands back its argument and its cotangent (the library copies)."""
+    return x, lambda dy: dy
+
+
+# Rules of one array argument; the second entry says whether calling the rule itself
+# is the library's doing (a user rule that returns its argument is the user's own).
+ONE_ARGUMENT: list[tuple[Any, bool]] = [
+    (pb.exp, True),
+    (pb.sigmoid, True),
+    (pb.relu, True),
+    (pb.square, True),
+    (pb.scale(2.0), True),
+    (pb.add_const(1.0), True),
+    (pb.power(1), True),
+    (pb.compose(), True),
+    (pb.compose(pb.add_const(1.0)), True),
+    (pb.compose(pb.exp, pb.sin), True),
+    (pb.compose(passthrough, pb.exp), False),
+    (pb.compose(pb.exp, passthrough), False),
+    (passthrough, False),
+    (pb.trace(lambda v: v), True),
+    (pb.trace(lambda v: +v), True),
+    (pb.trace(lambda v: v + 1.0), True),
+    (pb.trace(lambda v: v * 1.0), True),
+    (pb.trace(lambda v: pb.ops.square(v) + v), True),
+    (pb.trace(lambda v: pb.lift(pb.compose())(v)), True),
+]
+TWO_ARGUMENTS: list[Any] = [
+    pb.add,
+    pb.sub,
+    pb.mul,
+    pb.div,
+]
+
+
+def _sum(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def _first(a: Any, b: Any) -> Any:
+    return a
+
+
+def _mixed(a: Any, b: Any) -> Any:
+    return a * b + a
+
+
+TWO_ARGUMENTS += [pb.trace(_sum), pb.trace(_first), pb.trace(_mixed)]
+SHAPES = st.sampled_from([(), (1,), (3,), (2, 3)])
+
+
+def arrays_in(tree: Any) -> list[Any]:
+    """Every ndarray in nested tuples, lists and dicts (iteratively)."""
+    found, stack = [], [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)
+    return found
+
+
+def assert_owned(outputs: list[Any], inputs: list[Any]) -> None:
+    returned = arrays_in(outputs)
+    given = arrays_in(inputs)
+    for i, a in enumerate(returned):
+        assert type(a) is np.ndarray and a.dtype == np.float64 and a.flags.writeable
+        assert not any(np.shares_memory(a, x) for x in given), "shares memory with an input"
+        assert not any(np.shares_memory(a, b) for b in returned[i + 1 :]), "two share memory"
+
+
+def calls(f: Any, xs: tuple[Any, ...], direct: bool) -> Iterator[tuple[list[Any], list[Any]]]:
+    """(returned, given) for every way of differentiating ``f`` at ``xs``."""
+    yield [pb.gradient(f, *xs)], list(xs)
+    yield list(pb.value_and_gradient(f, *xs)), list(xs)
+    y, back = pb.pullback(f, *xs)
+    dy = np.ones_like(y)
+    yield [y, back(dy), back(dy)], [*xs, dy]
+    if direct:
+        y, back = f(*xs)
+        dy = np.ones_like(y)
+        yield [y, back(dy), back(dy)], [*xs, dy]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(ONE_ARGUMENT), SHAPES, st.floats(-2, 2))
+def test_no_two_returned_arrays_share_memory_none_shares_with_an_input(
+    rule: tuple[Any, bool], shape: tuple[int, ...], value: float
+) -> None:
+    f, direct = rule
+    x = np.full(shape, value)
+    for returned, given_ in calls(f, (x,), direct):
+        assert_owned(returned, given_)
+    view = np.full((2, *shape), value)[1, ...]  # a view of another array as the argument
+    for returned, given_ in calls(f, (view,), direct):
+        assert_owned(returned, [*given_, view.base])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(TWO_ARGUMENTS), SHAPES, st.floats(0.5, 2))
+def test_rules_of_two_arguments_return_arrays_of_their_own(
+    f: Any, shape: tuple[int, ...], value: float
+) -> None:
+    a, b = np.full(shape, value), np.full(shape, -value)
+    for returned, given_ in calls(f, (a, b), True):
+        assert_owned(returned, given_)
+    for returned, given_ in calls(f, (a, a), True):  # the same array twice
+        assert_owned(returned, given_)
+
+
+def test_gradients_of_a_tree_do_not_alias() -> None:
+    loss = pb.trace(lambda p: pb.ops.sum(pb.ops.square(p["w"] + p["b"])))
+    params = {"w": np.ones(3), "b": np.zeros(3)}
+    g = pb.gradient(loss, params)
+    assert_owned([g], [params])
+    g["w"] *= 0.5  # a training loop's in-place update changes one gradient only
+    assert np.array_equal(g["b"], [2.0, 2.0, 2.0])
+
+
+# -- every checked pullback: a cotangent of the value's kind and shape ------------------
+
+# (rule, arguments) at floats and at arrays: fused and stage-by-stage compositions,
+# primitives, binary rules, traced code, the network rules, a user rule.
+CHECKED: list[tuple[Any, tuple[Any, ...]]] = [
+    (pb.exp, (1.0,)),
+    (pb.exp, (np.ones(3),)),
+    (pb.scale(2.0), (np.ones((2, 2)),)),
+    (pb.compose(pb.sin, pb.exp), (0.5,)),
+    (pb.compose(pb.sin, pb.exp), (np.ones(3),)),
+    (pb.compose(passthrough, pb.exp), (0.5,)),
+    (pb.compose(passthrough, pb.exp), (np.ones(3),)),
+    (pb.compose(), (np.ones(3),)),
+    (passthrough, (2.0,)),
+    (pb.mul, (2.0, 3.0)),
+    (pb.mul, (np.ones(3), 2.0)),
+    (pb.add, (np.ones((2, 3)), np.ones(3))),
+    (pb.trace(lambda x: x * 2.0), (1.0,)),
+    (pb.trace(lambda x: x * 2.0), (np.ones(3),)),
+    (pb.trace(lambda p: pb.ops.sum(p["w"] * p["b"])), ({"w": np.ones(2), "b": 1.0},)),
+    (pb.softmax, (np.zeros((2, 3)),)),
+    (pb.softmax_cross_entropy, (np.zeros((2, 3)), np.array([0, 1]))),
+    (pb.affine, (np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))),
+]
+
+
+def wrong_cotangents(y: Any) -> list[Any]:
+    """Cotangents of the wrong kind or shape for the value ``y``."""
+    if type(y) is float:
+        return [np.ones(3), np.ones(()), np.ones((1,)), "1", None, 1j]
+    return [1.0, 2, np.ones((*y.shape, 2)), np.ones(y.shape[1:] or (5,)), "1", None]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(CHECKED), st.data())
+def test_every_checked_pullback_rejects_a_cotangent_of_the_wrong_kind_or_shape(
+    case: tuple[Any, tuple[Any, ...]], data: st.DataObject
+) -> None:
+    f, xs = case
+    checked = [pb.pullback(f, *xs)]
+    if isinstance(f, type(pb.trace(abs))):
+        checked.append(f(*xs))  # a traced rule's own pullback is checked too
+    for y, back in checked:
+        dy = data.draw(st.sampled_from(wrong_cotangents(y)))
+        with pytest.raises((TypeError, ValueError), match=r"the pullback of "):
+            back(dy)
+        back(np.ones_like(y) if type(y) is np.ndarray else 1.0)  # the right one still works
+
+
+# -- 0-d arrays are arrays: 0-d arrays back, on every path -----------------------------
+
+ZERO_D_RULES: list[Any] = [
+    pb.sigmoid,
+    pb.tanh,
+    pb.cos,
+    pb.square,
+    pb.sin,
+    pb.log,
+    pb.relu,
+    pb.scale(3.0),
+    pb.power(-1),
+    pb.compose(pb.sin, pb.exp),
+    pb.compose(pb.power(-1), pb.add_const(1), pb.exp, pb.scale(-1)),
+    pb.compose(passthrough, pb.exp),
+    pb.trace(lambda v: pb.ops.sigmoid(v) * v),
+]
+
+
+@pytest.mark.parametrize("f", ZERO_D_RULES, ids=repr)
+def test_a_0d_array_gives_0d_arrays_on_every_path(f: Any) -> None:
+    x = np.array(0.5)
+    results = [
+        pb.gradient(f, x),
+        *pb.value_and_gradient(f, x),
+        pb.pullback(f, x)[0],
+        pb.pullback(f, x)[1](np.array(1.0)),
+        pb.jacobian(f, x),
+    ]
+    for r in results:
+        assert type(r) is np.ndarray and r.shape == () and r.dtype == np.float64
+    # and the numbers are those of the float path
+    assert float(pb.gradient(f, x)) == pb.gradient(f, 0.5)
+    assert float(pb.value_and_gradient(f, x)[0]) == pb.value_and_gradient(f, 0.5)[0]
+
+
+def test_a_0d_array_in_a_binary_rule_keeps_its_kind() -> None:
+    mul: Any = pb.mul  # a 0-d array against a float: broadcasting, typed for one kind
+    da, db = pb.gradient(mul, np.array(2.0), 3.0)
+    assert type(da) is np.ndarray and da.shape == () and float(da) == 3.0
+    assert type(db) is float and db == 2.0

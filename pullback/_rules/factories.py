@@ -91,8 +91,8 @@ class AddConst(_Frozen):
 
 
 def add_const_pullback(dy: V) -> V:
-    """The pullback of ``x + c``: the cotangent passes through unchanged."""
-    return dy
+    """The pullback of ``x + c``: the cotangent passes through (an array as a copy of its own)."""
+    return dy.copy() if type(dy) is np.ndarray else dy
 
 
 class Power(_Frozen):
