@@ -16,7 +16,7 @@ from typing_extensions import TypeVarTuple, Unpack
 from ._compose import Composition, array_pullback, fused_form, scalar_pullback
 from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
-from ._values import as_value, cotangent_for, describe, owned, real_array
+from ._values import as_value, cotangent_for, describe, owned, real_array, require_callable
 
 __all__ = ["gradient", "pullback", "value_and_gradient"]
 
@@ -237,11 +237,7 @@ def _is_traced(x: Any) -> bool:
 
 
 def _checked_args(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, ...]:
-    if not callable(f):
-        raise TypeError(
-            f"{api}: the first argument must be a rule (a callable returning "
-            f"(value, pullback)), got {describe(f)}"
-        )
+    require_callable(f, api)
     name = rule_name(f)
     if not xs:
         raise TypeError(f"{api}({name}): no argument to differentiate at; call {api}(f, x)")

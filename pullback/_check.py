@@ -10,7 +10,7 @@ import numpy as np
 from ._api import pullback
 from ._stage_errors import rule_name
 from ._types import Value
-from ._values import as_value
+from ._values import as_value, require_callable, require_step
 
 __all__ = ["check_rule", "numerical_gradient"]
 
@@ -32,12 +32,15 @@ def numerical_gradient(f: Callable[..., Any], /, *xs: Any, eps: float = 1e-4) ->
         one argument, a tuple for several.
 
     Raises:
-        TypeError: an argument is not a value.
+        TypeError: ``f`` is not callable, or an argument is not a value.
+        ValueError: ``eps`` is not a positive finite number.
 
     >>> from pullback import exp, numerical_gradient
     >>> round(numerical_gradient(exp, 0.0), 6)
     1.0
     """
+    require_callable(f, "numerical_gradient", "a rule or a function of values")
+    eps = require_step(eps, "numerical_gradient")
     name = rule_name(f)
     args = [as_value(x, f"numerical_gradient({name})") for x in xs]
     grads = [_central(f, args, i, eps, _TWO_POINT, 1.0) for i in range(len(args))]
@@ -129,6 +132,7 @@ def check_rule(
         AssertionError: the message shows, for each argument, the analytic and
             the numeric value.
         TypeError: an argument is not a value or ``rule`` is not a rule.
+        ValueError: ``eps`` is not a positive finite number.
 
     >>> from pullback import check_rule, mul, sigmoid
     >>> check_rule(sigmoid, 0.3)
@@ -141,6 +145,8 @@ def check_rule(
     AssertionError: check_rule(bad_square): the pullback disagrees with finite differences
       argument 1 at 3.0: analytic 3.0, numeric 6.0
     """
+    require_callable(rule, "check_rule")
+    eps = require_step(eps, "check_rule")
     name = rule_name(rule)
     y, back = pullback(rule, *xs)
     args = [as_value(x, f"check_rule({name})") for x in xs]

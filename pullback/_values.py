@@ -7,13 +7,23 @@ name of the rule that refused it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ._types import Array, V, Value
 
-__all__ = ["as_value", "cotangent_for", "describe", "nd", "owned", "real_array"]
+__all__ = [
+    "as_value",
+    "cotangent_for",
+    "describe",
+    "nd",
+    "owned",
+    "real_array",
+    "require_callable",
+    "require_step",
+]
 
 _ACCEPTED = "a value (a float, an int, or a real NumPy array, used as float64)"
 
@@ -38,12 +48,14 @@ def as_value(x: V, where: object) -> V:
 
     Returns:
         ``x`` itself when it is already a float or a float64 ndarray; otherwise a
-        new float (from an int or a NumPy real scalar) or a new float64 array.
-        The input is never modified.
+        new float (from an int or a NumPy real scalar) or a new, plain float64
+        array (from an integer, float16, float32 or longdouble array, or an
+        ndarray subclass). The input is never modified.
 
     Raises:
         TypeError: ``x`` is not a real number or a real array (a str, None,
-            a complex number, a list, a bool, an object array, ...).
+            a complex number, a list, a bool, an object array, ...), or it is
+            an ``np.matrix`` or a masked array (their semantics would be lost).
         ValueError: an int too large for a float.
 
     >>> as_value(3, "exp")
@@ -77,8 +89,20 @@ def _convert(x: object, rule: object) -> Value:
         except OverflowError:
             raise ValueError(f"{where}: the int {describe(x)} is too large for a float64") from None
     if isinstance(x, np.ndarray):
+        if isinstance(x, np.matrix):
+            raise TypeError(
+                f"{where}: got an np.matrix, whose * is the matrix product; the rules are "
+                "elementwise: pass np.asarray(m)"
+            )
+        if isinstance(x, np.ma.MaskedArray):
+            raise TypeError(
+                f"{where}: got a masked array, whose mask the rules would lose; pass "
+                "m.filled(value) or m.compressed() to say what the masked entries are"
+            )
         if x.dtype.kind in "iuf":
-            return x.astype(np.float64)
+            # Another dtype or ndarray subclass becomes a plain float64 array (a new
+            # one): float16/float32 and integers exactly, longdouble rounded.
+            return np.array(x, dtype=np.float64)
         raise TypeError(
             f"{where}: expected {_ACCEPTED}, got {describe(x)}; "
             "only real (integer or floating) dtypes can be differentiated"
@@ -233,3 +257,35 @@ def owned(outputs: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
                 root = a
             taken.add(id(root))
     return outputs
+
+
+_A_RULE = "a rule (a callable returning (value, pullback))"
+
+
+def require_callable(f: object, api: str, expected: str = _A_RULE) -> None:
+    """Raise a TypeError naming ``api`` unless ``f`` is callable.
+
+    >>> require_callable(3, "jacobian")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: jacobian: the first argument must be a rule (a callable returning ...), got int 3
+    """
+    if not callable(f):
+        raise TypeError(f"{api}: the first argument must be {expected}, got {describe(f)}")
+
+
+def require_step(eps: object, api: str) -> float:
+    """``eps`` as a positive finite float, or a ValueError naming ``api``.
+
+    >>> require_step(0.0, "numerical_gradient")
+    Traceback (most recent call last):
+    ...
+    ValueError: numerical_gradient: eps must be a positive finite number, got float 0.0
+    """
+    real = (int, float, np.integer, np.floating)
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, real):
+        raise TypeError(f"{api}: eps must be a positive finite number, got {describe(eps)}")
+    step = float(eps)
+    if not (0.0 < step < math.inf):
+        raise ValueError(f"{api}: eps must be a positive finite number, got {describe(eps)}")
+    return step

@@ -19,7 +19,7 @@ import numpy as np
 from ._compose import Composition
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
-from ._values import as_value
+from ._values import as_value, require_callable
 
 __all__ = ["GraphvizMissing", "Step", "Walkthrough", "walkthrough"]
 
@@ -268,8 +268,8 @@ def walkthrough(
         A :class:`Walkthrough`; print it for the table.
 
     Raises:
-        TypeError: an argument is not a value, or the output does not depend
-            on the arguments.
+        TypeError: ``f`` is not a rule, an argument is not a value, or the
+            output does not depend on the arguments.
 
     >>> from pullback import add_const, compose, exp, power, scale, walkthrough
     >>> w = walkthrough(compose(power(-1), add_const(1), exp, scale(-1)), 1.0)
@@ -278,6 +278,7 @@ def walkthrough(
     >>> [round(s.cotangent, 5) for s in w.steps]
     [0.19661, -0.19661, -0.53445, -0.53445, 1.0]
     """
+    require_callable(f, "walkthrough")
     title = name if name is not None else rule_name(f)
     if type(f) is Composition:
         return _chain_walkthrough(f, xs, seed, title)

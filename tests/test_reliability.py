@@ -329,3 +329,126 @@ def test_a_0d_array_in_a_binary_rule_keeps_its_kind() -> None:
     da, db = pb.gradient(mul, np.array(2.0), 3.0)
     assert type(da) is np.ndarray and da.shape == () and float(da) == 3.0
     assert type(db) is float and db == 2.0
+
+
+# -- values refused or converted explicitly ------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("rule", [pb.square, pb.exp, pb.scale(2.0), pb.compose(pb.sin, pb.exp)])
+def test_matrices_and_masked_arrays_are_refused_with_what_to_do(rule: Any) -> None:
+    with pytest.raises(TypeError, match=r"np\.matrix.*pass np\.asarray\(m\)"):
+        pb.gradient(rule, np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+    with pytest.raises(TypeError, match=r"masked array.*m\.filled"):
+        pb.gradient(rule, np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    with pytest.raises(TypeError, match=r"np\.matrix"):
+        rule(np.matrix([[1.0]]))
+
+
+def test_other_float_dtypes_and_subclasses_become_plain_float64() -> None:
+    class Tagged(np.ndarray):
+        pass
+
+    square: Any = pb.square  # the types say float64; at run time others are converted
+    for x in (
+        np.array([0.5, 2.0], dtype=np.float32),
+        np.array([0.5, 2.0], dtype=np.float16),
+        np.array([0.5, 2.0], dtype=np.longdouble),
+        np.array([0.5, 2.0]).view(Tagged),
+    ):
+        y, g = pb.value_and_gradient(square, x)
+        assert type(y) is np.ndarray and y.dtype == np.float64 and np.array_equal(y, [0.25, 4.0])
+        assert type(g) is np.ndarray and g.dtype == np.float64 and np.array_equal(g, [1.0, 4.0])
+    assert pb.gradient(square, np.float32(0.5)) == 1.0
+
+
+# -- errors name the function and say what was expected --------------------------------
+
+
+NOT_A_RULE: Any = 3
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: pb.scale(10**400), ValueError, r"^scale: the constant int .* too large"),
+        (lambda: pb.power(-(10**400)), ValueError, r"^power: the constant"),
+        (
+            lambda: pb.numerical_gradient(NOT_A_RULE, 1.0),
+            TypeError,
+            r"^numerical_gradient: the first",
+        ),
+        (lambda: pb.walkthrough(NOT_A_RULE, 1.0), TypeError, r"^walkthrough: the first argument"),
+        (lambda: pb.jacobian(NOT_A_RULE, 1.0), TypeError, r"^jacobian: the first argument"),
+        (lambda: pb.hessian(NOT_A_RULE, 1.0), TypeError, r"^hessian: the first argument"),
+        (lambda: pb.check_rule(NOT_A_RULE, 1.0), TypeError, r"^check_rule: the first argument"),
+        (
+            lambda: pb.numerical_gradient(pb.exp, 1.0, eps=0.0),
+            ValueError,
+            r"^numerical_gradient: eps must be a positive finite number",
+        ),
+        (lambda: pb.check_rule(pb.exp, 1.0, eps=math.nan), ValueError, r"^check_rule: eps"),
+        (lambda: pb.softmax(np.zeros((2, 0))), ValueError, r"^softmax: x has no classes"),
+        (lambda: pb.log_softmax(np.zeros((2, 0))), ValueError, r"^log_softmax: x has no"),
+        (
+            lambda: pb.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0)),
+            ValueError,
+            r"^softmax_cross_entropy: logits must have at least one row and one class",
+        ),
+        (
+            lambda: pb.gradient(lambda x: (x, lambda dy: 1j), 1.0),
+            TypeError,
+            r"^the pullback of <lambda> returned complex 1j for argument 1; a cotangent is real",
+        ),
+        (
+            lambda: pb.gradient(lambda x: (x, lambda dy: dy * 1j), np.ones(2)),
+            TypeError,
+            r"^the pullback of <lambda> returned an array of dtype complex128",
+        ),
+    ],
+)
+def test_errors_name_the_function_and_what_was_expected(
+    call: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_jacobians_of_empty_arrays_are_empty() -> None:
+    assert pb.jacobian(pb.exp, np.zeros(0)).shape == (0, 0)
+    assert pb.jacobian(pb.exp, np.zeros((2, 0))).shape == (2, 0, 2, 0)
+    assert pb.hessian(pb.trace(lambda v: pb.ops.sum(v * v)), np.zeros(0)).shape == (0, 0)
+
+
+# -- floats and arrays agree at the special points -----------------------------------
+
+EDGE_POINTS = [0.0, -0.0, 5e-324, 1e-160, 1e-110, 1e-77, 1e77, 1e110, 1e160, 1e308]
+EDGE_POINTS += [-x for x in EDGE_POINTS] + [math.inf, -math.inf, math.nan]
+
+
+def is_special(v: float) -> bool:
+    """Zero (either sign), subnormal, infinite or nan: where floats and arrays must agree."""
+    return not (2.2250738585072014e-308 <= abs(v) < math.inf)
+
+
+@pytest.mark.parametrize("n", [-8, -5, -3, -2, -1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize("x", EDGE_POINTS)
+def test_integral_powers_agree_on_floats_and_arrays_at_the_edges(n: int, x: float) -> None:
+    y, back = pb.power(n)(x)
+    ya, backa = pb.power(n)(np.array([x]))
+    for a, b in ((y, float(ya[0])), (back(1.0), float(backa(np.ones(1))[0]))):
+        if is_special(a) or is_special(b):
+            assert same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b)
+        else:
+            assert math.isclose(a, b, rel_tol=4e-16)
+
+
+def test_absolute_has_derivative_plus_zero_at_both_zeros() -> None:
+    from pullback._rules.elementwise import absolute
+
+    for x in (0.0, -0.0):
+        d = absolute(x)[1](1.0)
+        da = absolute(np.array([x]))[1](np.ones(1))[0]
+        assert d == 0.0 and math.copysign(1.0, d) == 1.0 == math.copysign(1.0, da)
+    traced = pb.gradient(pb.trace(lambda v: abs(v)), -0.0)
+    assert math.copysign(1.0, traced) == 1.0
