@@ -30,7 +30,10 @@ _ACCEPTED = "a value (a float, an int, or a real NumPy array, used as float64)"
 
 def describe(x: object) -> str:
     """Name the type of ``x`` (and a short repr) for an error message."""
-    text = repr(x)
+    try:
+        text = repr(x)
+    except RecursionError:  # a tree nested too deeply for repr
+        text = f"<{type(x).__name__} nested too deeply to show>"
     if len(text) > 40:
         text = text[:37] + "..."
     if isinstance(x, np.ndarray):

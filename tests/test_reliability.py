@@ -452,3 +452,57 @@ def test_absolute_has_derivative_plus_zero_at_both_zeros() -> None:
         assert d == 0.0 and math.copysign(1.0, d) == 1.0 == math.copysign(1.0, da)
     traced = pb.gradient(pb.trace(lambda v: abs(v)), -0.0)
     assert math.copysign(1.0, traced) == 1.0
+
+
+# -- parameter trees of any depth -------------------------------------------------------
+
+
+def deep_tree(depth: int, leaf: Any) -> Any:
+    """Lists, dicts and tuples in turn, ``depth`` levels, with a float beside each."""
+    tree = leaf
+    for i in range(depth):
+        tree = [tree] if i % 3 == 0 else ({"a": tree, "b": 1.0} if i % 3 == 1 else (tree, 2.0))
+    return tree
+
+
+def innermost(tree: Any) -> Any:
+    while isinstance(tree, (list, tuple, dict)):
+        tree = tree["a"] if isinstance(tree, dict) else tree[0]
+    return tree
+
+
+def same_structure(a: Any, b: Any) -> bool:
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, dict):
+            if sorted(x) != sorted(y):
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, (list, tuple)):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+    return True
+
+
+@pytest.mark.parametrize("depth", [2_000, 6_000])
+def test_parameter_trees_nested_thousands_of_levels_deep(depth: int) -> None:
+    from pullback._trees import flatten, leaf_paths, unflatten
+
+    tree = deep_tree(depth, np.array([1.0, 3.0]))
+    leaves, spec = flatten(tree)
+    assert same_structure(unflatten(spec, leaves), tree)
+    path, node = "p", tree
+    while isinstance(node, (list, tuple, dict)):
+        path += "['a']" if isinstance(node, dict) else "[0]"
+        node = node["a"] if isinstance(node, dict) else node[0]
+    assert leaf_paths(tree, "p")[0] == path  # depth first: the innermost leaf comes first
+    loss = pb.trace(lambda p: pb.ops.sum(innermost(p) * innermost(p)))
+    value, g = pb.value_and_gradient(loss, tree)
+    assert value == 10.0 and same_structure(g, tree)
+    assert np.array_equal(innermost(g), [2.0, 6.0])
+    with pytest.raises(TypeError, match="nested too deeply to show"):
+        pb.gradient(pb.exp, tree)
