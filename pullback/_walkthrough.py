@@ -293,7 +293,7 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
     if len(xs) != 1:
         raise TypeError(f"walkthrough: {chain!r} takes one argument, got {len(xs)}")
     x = as_value(xs[0], f"walkthrough({chain!r})")
-    values = [x]
+    values = [_own(x)]
     pullbacks = []
     for stage in chain.stages[::-1]:
         y, back = stage(values[-1])
@@ -334,7 +334,7 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
                 name=recording.names[i],
                 inputs=tuple(p + 1 if p >= 0 else None for p in recording.parents[i]),
                 constants=recording.constants[i],
-                value=recording.values[i],
+                value=_own(recording.values[i]) if i < recording.arguments else recording.values[i],
                 cotangent=arrived[i],
                 sent=sent[i],
             )
@@ -342,8 +342,10 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
     args = ", ".join(
         f"{recording.names[i]}={_show(recording.values[i])}" for i in range(recording.arguments)
     )
+    # An argument the output does not use has the zero cotangent of its kind: 0.0
+    # for a float (not np.float64, and not 0 * inf = nan with a RuntimeWarning).
     gradient = tuple(
-        arrived[i] if arrived[i] is not None else 0.0 * np.asarray(recording.values[i])
+        arrived[i] if arrived[i] is not None else _zero_like(recording.values[i])
         for i in range(recording.arguments)
     )
     title = f"walkthrough of {name} at {args}"
@@ -356,6 +358,15 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
         gradient[0] if len(gradient) == 1 else gradient,
         recording.names[: recording.arguments],
     )
+
+
+def _own(x: Any) -> Any:
+    """An argument as the walkthrough keeps it: a copy of an array, never the caller's."""
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def _zero_like(x: Any) -> Any:
+    return 0.0 if isinstance(x, float) else np.zeros_like(x)
 
 
 def _default_seed(y: Any) -> Any:

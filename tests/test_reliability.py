@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import math
+import os
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +24,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 from pullback import Composition
+from pullback._cli import main
 
 from .helpers import same
 
@@ -506,3 +514,124 @@ def test_parameter_trees_nested_thousands_of_levels_deep(depth: int) -> None:
     assert np.array_equal(innermost(g), [2.0, 6.0])
     with pytest.raises(TypeError, match="nested too deeply to show"):
         pb.gradient(pb.exp, tree)
+
+
+# -- the command line: exit 0 or 2 with a message, never a traceback ------------------
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pullback", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+
+def run_main(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)`` in this process: its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse's own refusals
+            code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+PATHS = st.one_of(
+    st.sampled_from(
+        ["", " ", "{tmp}", "{tmp}/no/such/dir/g.dot", "/proc/g.dot", "/dev/full", "{tmp}/g.svg"]
+    ),
+    st.sampled_from(["{tmp}/g.gif", "{tmp}/g.SVG", "{tmp}/.svg", "{tmp}/g\x00.dot", "{tmp}/g"]),
+    st.text(max_size=12).filter(lambda name: ".." not in name).map(lambda name: "{tmp}/" + name),
+)
+TEXTS = st.one_of(
+    st.sampled_from(["x * y", "sin(x) + y", "y * 3", "x +", "", "-x**2", "ｘ + 1", "9**9**9"]),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXTS, PATHS, PATHS, st.booleans())
+def test_the_cli_exits_0_or_2_on_any_text_and_any_dot_or_svg_path(
+    text: str, dot: str, svg: str, use_svg: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = ["--at", "x=0.5", "--at", "y=-2", "--dot", dot.replace("{tmp}", tmp)]
+        if use_svg:
+            argv += ["--svg", svg.replace("{tmp}", tmp)]
+        code, out, err = run_main([*argv, "--", text])
+    assert code in (0, 2), err
+    if code == 2:
+        assert err.startswith("python -m pullback: ") or err.startswith("usage:"), err
+        assert err.strip().splitlines()[-1].split(": ", 1)[1].strip()  # a message, never empty
+        assert "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dot", "/no/such/dir/g.dot"], "--dot: cannot write '/no/such/dir/g.dot': No such"),
+        (["--dot", "/"], "--dot: cannot write '/': Is a directory"),
+        (["--dot", "/dev/full"], "--dot: cannot write '/dev/full': No space left on device"),
+        (["--dot", ""], "--dot needs a file name"),
+        (["--svg", ""], "--svg needs a file name"),
+        (["--svg", "g.gif"], "--svg: render: write .svg, .png or .pdf, not 'g.gif'"),
+        (["--at", "x=1", "--at", "x=2"], "--at x is given twice"),
+        (["--at", "x=1", "--at", "ｘ=2"], "--at x is given twice"),
+        (["--at", "x=1", "--", "-" * 9_000 + "x"], "not a valid expression: it is nested too"),
+    ],
+)
+def test_cli_refusals_are_one_line_messages(argv: list[str], message: str) -> None:
+    code, out, err = run_main(argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"python -m pullback: {message}")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_unicode_names_unused_variables_and_ascii_terminals() -> None:
+    code, out, _ = run_main(["--at", "ｘ=1", "--", "ｘ + 1"])  # full-width x is x to Python
+    assert code == 0 and out.splitlines()[-1] == "gradient: 1.0"
+    code, out, _ = run_main(["--at", "x=1", "--at", "y=2", "--", "y*3"])
+    assert code == 0 and out.splitlines()[-1] == "gradient: d/dx = 0.0, d/dy = 3.0"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from 0 * inf
+        code, out, _ = run_main(["--at", "x=inf", "--at", "y=2", "--", "y*3"])
+    assert code == 0 and out.splitlines()[-1] == "gradient: d/dx = 0.0, d/dy = 3.0"
+    ascii_only = run_cli("--at", "ｘ=1", "--", "ｘ + 1", PYTHONIOENCODING="ascii")
+    assert ascii_only.returncode == 0, ascii_only.stderr
+    assert "walkthrough of \\uff58 + 1 at x=1.0" in ascii_only.stdout
+
+
+def test_cli_output_closed_early_is_a_message_not_a_traceback() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pullback", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader goes away before anything is written
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 2
+    assert err == "python -m pullback: the output was closed before the walkthrough was written\n"
+
+
+def _times_three_of_first(a: Any, b: Any) -> Any:
+    return a * 3.0
+
+
+def _times_three_of_second(a: Any, b: Any) -> Any:
+    return b * 3.0
+
+
+def test_walkthrough_zero_cotangent_of_an_unused_argument_has_its_kind() -> None:
+    w = pb.walkthrough(pb.trace(_times_three_of_second), 1.0, np.ones(2))
+    g = w.gradient
+    assert type(g[0]) is float and g[0] == 0.0
+    w = pb.walkthrough(pb.trace(_times_three_of_first), 1.0, np.ones(2))
+    assert type(w.gradient[1]) is np.ndarray and np.array_equal(w.gradient[1], [0.0, 0.0])
+    x = np.ones(2)
+    for w in (pb.walkthrough(pb.exp, x), pb.walkthrough(pb.trace(lambda v: v * 2.0), x)):
+        assert all(not np.shares_memory(s.value, x) for s in w.steps)
