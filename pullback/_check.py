@@ -153,7 +153,8 @@ def check_rule(
     seed: Any = 1.0 if type(y) is float else np.ones_like(y)
     analytic = _as_tuple(back(seed), len(args))
     again = _as_tuple(back(seed), len(args))
-    scaled = _as_tuple(back(seed * 2.5), len(args))
+    scaled_seed = seed * 2.5 if type(seed) is float else np.asarray(seed * 2.5)  # 0-d stays
+    scaled = _as_tuple(back(scaled_seed), len(args))
     problems = []
     for k, x in enumerate(args):
         step = eps * max(1.0, float(np.max(np.abs(x)))) if np.size(x) else eps

@@ -139,7 +139,8 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
 
     One rule for every checked pullback: the cotangent of a float is a float
     (an int or a NumPy real scalar is taken as one), the cotangent of an array
-    is an array of the same shape (an integer array is taken as float64).
+    is an array of the same shape (an integer array is taken as float64; for a
+    0-d array a NumPy real scalar is taken as a 0-d array).
 
     Args:
         dy: the cotangent given to a pullback.
@@ -176,6 +177,10 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
         checked: Value = as_value(dy, where)
         return checked
     shape = np.shape(like)
+    if not shape and isinstance(dy, (np.floating, np.integer)) and not isinstance(dy, np.bool_):
+        # NumPy's arithmetic turns 0-d arrays into NumPy scalars (2.5 * np.ones(())
+        # is np.float64), so for a 0-d value a NumPy scalar counts as a 0-d array.
+        dy = np.asarray(dy, dtype=np.float64)
     if not (type(dy) is np.ndarray and dy.dtype == np.float64):
         dy = as_value(dy, where)
         if type(dy) is float:

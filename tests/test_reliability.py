@@ -327,6 +327,9 @@ def test_a_0d_array_gives_0d_arrays_on_every_path(f: Any) -> None:
     ]
     for r in results:
         assert type(r) is np.ndarray and r.shape == () and r.dtype == np.float64
+    # NumPy's arithmetic makes NumPy scalars of 0-d arrays: one is a 0-d cotangent
+    assert pb.pullback(f, x)[1](np.float64(2.0)).shape == ()
+    pb.check_rule(f, x)
     # and the numbers are those of the float path
     assert float(pb.gradient(f, x)) == pb.gradient(f, 0.5)
     assert float(pb.value_and_gradient(f, x)[0]) == pb.value_and_gradient(f, 0.5)[0]
