@@ -231,7 +231,13 @@ def _chunks(lines: list[StageCode], size: int, variant: str) -> tuple[Any, ...]:
             )
             # Taken out of its namespace, so the function and its globals are no cycle.
             compiled[key] = namespace.pop(variant)
-        constants = tuple(constant for _, _, constant in chunk if constant is not None)
+        # The backward code needs only the constants that are factors (scale's).
+        backward = variant == "chunk_backward"
+        constants = tuple(
+            constant
+            for _, factor, constant in chunk
+            if constant is not None and (factor == "k" or not backward)
+        )
         chunks.append(_with_defaults(compiled[key], constants))
     return tuple(chunks)
 
@@ -271,7 +277,7 @@ class _Chunked:
 
     def __init__(
         self,
-        forwards: tuple[Callable[[float], tuple[float, tuple[float, ...]]], ...],
+        forwards: tuple[Callable[[float], tuple[float, ...]], ...],
         backwards: tuple[Callable[[float, tuple[float, ...]], float], ...],
         final: Callable[[float], Any],
         gradient_only: bool,
@@ -285,7 +291,8 @@ class _Chunked:
         saved: list[tuple[float, ...]] = []
         push = saved.append
         for forward in self.forwards:
-            x, ds = forward(x)
+            ds = forward(x)  # (y, d0, d1, ...): one tuple, kept for the backward code
+            x = ds[0]
             push(ds)
         if self.gradient_only:
             g = self.final(x)
@@ -310,9 +317,9 @@ def _chunk_source(stages: list[StageCode], variant: str) -> str:
     ``chunk(x) -> (y, product)`` and ``chunk_gradient(x) -> product`` run the
     stages and multiply their local derivatives, last first (the product a
     seed of 1.0 gets from the pullbacks: ``1.0 * d`` is ``d``).
-    ``chunk_forward(x) -> (y, derivatives)`` only runs the stages, and
-    ``chunk_backward(g, derivatives) -> g * ...`` multiplies them into the
-    running product ``g``, left to right, as the pullbacks would.
+    ``chunk_forward(x) -> (y, d0, d1, ...)`` only runs the stages, and
+    ``chunk_backward(g, (y, d0, d1, ...)) -> g * ... * d1 * d0`` multiplies
+    them into the running product ``g``, left to right, as the pullbacks would.
     """
     body = []
     factors = []
@@ -322,7 +329,7 @@ def _chunk_source(stages: list[StageCode], variant: str) -> str:
     for i, (lines, factor, constant) in enumerate(stages):
         for line in lines:
             body.append("    " + line.format(d=f"d{i}", k=f"k{i}"))
-        if constant is not None:
+        if constant is not None and (factor == "k" or variant != "chunk_backward"):
             params.append(f", k{i}=0.0")
         if factor is not None and factor.startswith("-"):
             # Negation is exact and commutes with rounding, so signs are
@@ -337,12 +344,12 @@ def _chunk_source(stages: list[StageCode], variant: str) -> str:
     sign = "-" if negative else ""
     constants = "".join(params)
     if variant == "chunk_backward":
-        unpack = f"    {', '.join(saved)}, = ds\n" if saved else ""
+        unpack = f"    _, {', '.join(saved)} = ds\n" if saved else ""
         product = " * ".join(["g", *factors])
         return f"def {variant}(g, ds{constants}):\n{unpack}    return {sign}({product})\n"
     code = "\n".join(body)
     if variant == "chunk_forward":
-        returned = f"x, ({', '.join(saved)}{',' if saved else ''})"
+        returned = ", ".join(["x", *saved]) + ("," if not saved else "")
     else:
         product = f"{sign}({' * '.join(factors) or '1.0'})"
         returned = product if variant == "chunk_gradient" else f"x, {product}"
