@@ -89,7 +89,9 @@ class TracedRule:
             )
         if type(y) is np.ndarray:
             y = owned([y], leaves)[0]  # ``lambda v: v`` returns its argument: copy it
-        back = _TracePullback(root, nodes[: root + 1], leaves, specs, len(xs), y, self.__name__)
+        back = _TracePullback(
+            root, nodes[: root + 1], leaves, specs, len(xs), y, self.__name__, not flat
+        )
         return y, back
 
     def record(self, *xs: Any) -> Recording:
@@ -257,6 +259,7 @@ class _TracePullback:
         arity: int,
         y: Any,
         name: str,
+        arrays: bool,
     ) -> None:
         self._root = root
         self._nodes = nodes
@@ -266,7 +269,7 @@ class _TracePullback:
         self._y = y
         self._name = name
         self._flat = specs is None or all(spec is None for spec, _ in specs)
-        self._arrays = any(type(leaf) is not float for leaf in leaves)
+        self._arrays = arrays  # some argument is not a float: its cotangent may be an array
 
     def __call__(self, dy: Any) -> Any:
         y = self._y
@@ -363,7 +366,7 @@ def _like(g: Any, leaf: Any) -> Any:
         return float(np.sum(out))
     if out.shape == base.shape:
         return out
-    return out if out.shape == base.shape else np.broadcast_to(out, base.shape).copy()
+    return np.broadcast_to(out, base.shape).copy()
 
 
 @overload
@@ -515,6 +518,8 @@ class _LiftedChain:
         self.name = name
 
     def __call__(self, x: Any) -> Any:
+        if not self.stages and type(x) is np.ndarray:
+            return x.copy()  # the identity's value is an array of its own
         for stage in self.stages:
             x = stage(x)
         return x

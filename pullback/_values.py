@@ -251,15 +251,15 @@ def owned(outputs: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
     taken: set[int] = set()
     for x in inputs:
         if isinstance(x, np.ndarray):
-            taken.add(id(_memory_root(x)))
+            taken.add(id(x if x.base is None else _memory_root(x)))
     for i, a in enumerate(outputs):
         if isinstance(a, np.ndarray):
-            root = _memory_root(a)
+            root = a if a.base is None else _memory_root(a)
             if (
                 id(root) in taken
+                or type(a) is not np.ndarray
                 or not isinstance(root, np.ndarray)
                 or not a.flags.writeable
-                or type(a) is not np.ndarray
             ):
                 a = outputs[i] = np.array(a, dtype=np.float64)
                 root = a

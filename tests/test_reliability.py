@@ -238,6 +238,11 @@ def test_rules_of_two_arguments_return_arrays_of_their_own(
         assert_owned(returned, given_)
 
 
+def test_lifted_identity_returns_an_array_of_its_own() -> None:
+    x = np.ones(2)
+    assert not np.shares_memory(pb.lift(pb.compose())(x), x)
+
+
 def test_gradients_of_a_tree_do_not_alias() -> None:
     loss = pb.trace(lambda p: pb.ops.sum(pb.ops.square(p["w"] + p["b"])))
     params = {"w": np.ones(3), "b": np.zeros(3)}
