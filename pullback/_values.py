@@ -282,18 +282,21 @@ def require_callable(f: object, api: str, expected: str = _A_RULE) -> None:
         raise TypeError(f"{api}: the first argument must be {expected}, got {describe(f)}")
 
 
-def require_step(eps: object, api: str) -> float:
-    """``eps`` as a positive finite float, or a ValueError naming ``api``.
+def require_step(eps: object, api: str, name: str = "eps", zero: bool = False) -> float:
+    """``eps`` as a positive finite float (or zero, if allowed), else an error naming ``api``.
 
     >>> require_step(0.0, "numerical_gradient")
     Traceback (most recent call last):
     ...
     ValueError: numerical_gradient: eps must be a positive finite number, got float 0.0
+    >>> require_step(0, "check_rule", "atol", zero=True)
+    0.0
     """
+    expected = "a non-negative finite number" if zero else "a positive finite number"
     real = (int, float, np.integer, np.floating)
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, real):
-        raise TypeError(f"{api}: eps must be a positive finite number, got {describe(eps)}")
+        raise TypeError(f"{api}: {name} must be {expected}, got {describe(eps)}")
     step = float(eps)
-    if not (0.0 < step < math.inf):
-        raise ValueError(f"{api}: eps must be a positive finite number, got {describe(eps)}")
+    if not ((step >= 0.0 if zero else step > 0.0) and step < math.inf):
+        raise ValueError(f"{api}: {name} must be {expected}, got {describe(eps)}")
     return step

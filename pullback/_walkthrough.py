@@ -19,7 +19,7 @@ import numpy as np
 from ._compose import Composition
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
-from ._values import as_value, require_callable
+from ._values import as_value, cotangent_for, require_callable
 
 __all__ = ["GraphvizMissing", "Step", "Walkthrough", "walkthrough"]
 
@@ -280,6 +280,10 @@ def walkthrough(
     """
     require_callable(f, "walkthrough")
     title = name if name is not None else rule_name(f)
+    if not xs:
+        raise TypeError(
+            f"walkthrough({title}): no argument to walk through; call walkthrough(f, x)"
+        )
     if type(f) is Composition:
         return _chain_walkthrough(f, xs, seed, title)
     if isinstance(f, TracedRule):
@@ -299,7 +303,7 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
         y, back = stage(values[-1])
         values.append(y)
         pullbacks.append(back)
-    seed = _default_seed(values[-1]) if seed is None else seed
+    seed = _checked_seed(seed, values[-1], name)
     cotangents: list[Any] = [None] * len(values)
     cotangents[-1] = seed
     for i in range(len(pullbacks), 0, -1):
@@ -324,7 +328,7 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
 def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: str) -> Walkthrough:
     recording = traced.record(*xs)
     output = recording.values[recording.root]
-    seed = _default_seed(output) if seed is None else seed
+    seed = _checked_seed(seed, output, name)
     arrived, sent = recording.pull_back(seed)
     steps = []
     for i in range(recording.root + 1):
@@ -369,8 +373,11 @@ def _zero_like(x: Any) -> Any:
     return 0.0 if isinstance(x, float) else np.zeros_like(x)
 
 
-def _default_seed(y: Any) -> Any:
-    return 1.0 if isinstance(y, float) else np.ones_like(y)
+def _checked_seed(seed: Any, y: Any, name: str) -> Any:
+    """The seed: 1.0 or ones by default; else checked as every cotangent is (kind, shape)."""
+    if seed is None:
+        return 1.0 if isinstance(y, float) else np.ones_like(y)
+    return cotangent_for(seed, y, f"walkthrough({name}): the seed")
 
 
 def _num(v: Any) -> str:

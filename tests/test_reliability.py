@@ -320,7 +320,7 @@ ZERO_D_RULES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("f", ZERO_D_RULES, ids=repr)
+@pytest.mark.parametrize("f", ZERO_D_RULES, ids=lambda f: getattr(f, "__name__", repr(f)))
 def test_a_0d_array_gives_0d_arrays_on_every_path(f: Any) -> None:
     x = np.array(0.5)
     results = [
@@ -381,7 +381,7 @@ def test_other_float_dtypes_and_subclasses_become_plain_float64() -> None:
 # -- errors name the function and say what was expected --------------------------------
 
 
-NOT_A_RULE: Any = 3
+NOT_A_RULE: Any = "3"
 
 
 @pytest.mark.parametrize(
@@ -404,6 +404,26 @@ NOT_A_RULE: Any = 3
             r"^numerical_gradient: eps must be a positive finite number",
         ),
         (lambda: pb.check_rule(pb.exp, 1.0, eps=math.nan), ValueError, r"^check_rule: eps"),
+        (lambda: pb.check_rule(pb.exp, 1.0, rtol=NOT_A_RULE), TypeError, r"^check_rule: rtol must"),
+        (lambda: pb.check_rule(pb.exp, 1.0, atol=-1.0), ValueError, r"^check_rule: atol must"),
+        (lambda: pb.numerical_gradient(pb.exp), TypeError, r"^numerical_gradient\(exp\): no arg"),
+        (
+            lambda: pb.numerical_gradient(lambda x: "a", 1.0),
+            TypeError,
+            r"^numerical_gradient\(<lambda>\): the value of <lambda>: expected a value",
+        ),
+        (lambda: pb.walkthrough(pb.exp), TypeError, r"^walkthrough\(exp\): no argument"),
+        (lambda: pb.walkthrough(pb.exp, 1.0, seed="x"), TypeError, r"^walkthrough\(exp\): the"),
+        (
+            lambda: pb.walkthrough(pb.exp, 1.0, seed=np.ones(3)),
+            TypeError,
+            r"^walkthrough\(exp\): the seed: the value is a float, so the cotangent must be",
+        ),
+        (
+            lambda: pb.walkthrough(pb.mul, 1.0, 2.0, seed=np.ones(2)),
+            TypeError,
+            r"^walkthrough\(mul\): the seed",
+        ),
         (lambda: pb.softmax(np.zeros((2, 0))), ValueError, r"^softmax: x has no classes"),
         (lambda: pb.log_softmax(np.zeros((2, 0))), ValueError, r"^log_softmax: x has no"),
         (
