@@ -204,11 +204,11 @@ def calls(f: Any, xs: tuple[Any, ...], direct: bool) -> Iterator[tuple[list[Any]
     yield [pb.gradient(f, *xs)], list(xs)
     yield list(pb.value_and_gradient(f, *xs)), list(xs)
     y, back = pb.pullback(f, *xs)
-    dy = np.ones_like(y)
+    dy = 1.0 if type(y) is float else np.ones_like(y)
     yield [y, back(dy), back(dy)], [*xs, dy]
     if direct:
         y, back = f(*xs)
-        dy = np.ones_like(y)
+        dy = 1.0 if type(y) is float else np.ones_like(y)
         yield [y, back(dy), back(dy)], [*xs, dy]
 
 
@@ -235,6 +235,33 @@ def test_rules_of_two_arguments_return_arrays_of_their_own(
     for returned, given_ in calls(f, (a, b), True):
         assert_owned(returned, given_)
     for returned, given_ in calls(f, (a, a), True):  # the same array twice
+        assert_owned(returned, given_)
+
+
+_X, _W = np.ones((2, 3)), np.ones((3, 4))
+MORE_RULES: list[tuple[Any, tuple[Any, ...]]] = [
+    (pb.affine, (_X, _W, np.zeros(4))),
+    (pb.softmax, (_X,)),
+    (pb.log_softmax, (_X,)),
+    (pb.softmax_cross_entropy, (_X, np.eye(3)[:2])),
+    (pb.softmax_cross_entropy, (_X, np.array([0, 1]))),
+    (pb.trace(lambda v: v[0]), (_X,)),
+    (pb.trace(lambda v: pb.ops.sum(v)), (_X,)),
+    (pb.trace(lambda p: p["a"]), ({"a": _X, "b": _X},)),
+    (pb.trace(lambda p: p[0] + p[1]), ([_X, _X],)),
+    (pb.trace(lambda v: v + np.ones(3)), (_X,)),
+    (pb.trace(lambda v: pb.ops.affine(v, _W, np.zeros(4))), (_X,)),
+    (pb.trace(lambda v: pb.gradient(pb.trace(lambda u: pb.ops.sum(u * u)), v)), (_X,)),
+    (pb.add, (_X, np.ones(3))),
+    (pb.sub, (_X, _X)),
+]
+
+
+@pytest.mark.parametrize(("f", "xs"), MORE_RULES)
+def test_network_rules_trees_and_nesting_return_arrays_of_their_own(
+    f: Any, xs: tuple[Any, ...]
+) -> None:
+    for returned, given_ in calls(f, xs, True):
         assert_owned(returned, given_)
 
 
