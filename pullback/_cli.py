@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 import unicodedata
@@ -111,13 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = header + str(result)
     try:
         _emit(text, sys.stdout)
-    except BrokenPipeError:
-        # The reader went away (``python -m pullback | head -1``). Point stdout at
-        # /dev/null, so that Python's own flush at exit does not fail again.
+    except OSError as err:
+        # The reader went away (``python -m pullback | head -1``), the disk is
+        # full, or there is no stdout at all. Point stdout at /dev/null, so that
+        # Python's own flush at exit does not fail again with a traceback.
         with contextlib.suppress(OSError, ValueError, AttributeError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        return _refuse("the output was closed before the walkthrough was written")
+        if isinstance(err, BrokenPipeError):
+            return _refuse("the output was closed before the walkthrough was written")
+        return _refuse(f"cannot write the walkthrough: {err.strerror or err}")
     return 0
 
 
@@ -128,6 +132,8 @@ def _refuse(message: str) -> int:
 
 
 def _emit(text: str, stream: Any) -> None:
+    if stream is None:  # Python found the descriptor closed at start-up
+        raise OSError(errno.EBADF, "the stream is closed")
     # A terminal that cannot show a character (PYTHONIOENCODING=ascii and a name
     # like ｘ) gets its escape, \uff58, rather than a UnicodeEncodeError.
     encoding = getattr(stream, "encoding", None) or "utf-8"

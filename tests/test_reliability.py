@@ -681,6 +681,22 @@ def _times_three_of_second(a: Any, b: Any) -> Any:
     return b * 3.0
 
 
+def test_cli_output_to_a_full_device_or_a_closed_stdout_is_a_message() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "pullback"], stdout=full, stderr=subprocess.PIPE, timeout=60
+        )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "python -m pullback: cannot write the walkthrough: No space left on device\n"
+    )
+    closed = subprocess.run(
+        ["sh", "-c", f"'{sys.executable}' -m pullback >&-"], capture_output=True, timeout=60
+    )
+    assert closed.returncode == 2 and b"Traceback" not in closed.stderr
+    assert closed.stderr.startswith(b"python -m pullback: cannot write the walkthrough")
+
+
 def test_walkthrough_zero_cotangent_of_an_unused_argument_has_its_kind() -> None:
     w = pb.walkthrough(pb.trace(_times_three_of_second), 1.0, np.ones(2))
     g = w.gradient
