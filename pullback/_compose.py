@@ -37,10 +37,12 @@ class Composition:
 
     Made by :func:`compose`; immutable. ``stages`` lists the rules outermost
     first, as they were given; stage 1 is the one applied first (the last
-    listed). ``fused`` is the fused form that floats and float64 arrays take
-    when every stage is one of the library's elementwise primitives (else
-    None); its float code is compiled on first use and kept here, with the
-    composition.
+    listed); a composition among the stages contributes its own stages (it is
+    kept as one part and flattened on first use, so nesting is linear).
+    ``fused`` is the fused form that floats and float64 arrays take when every
+    stage is one of the library's elementwise primitives (else None); it is
+    planned and its float code compiled on first use, and kept here, with the
+    composition (it does not refer back to it: no reference cycle).
 
     >>> from pullback import compose, exp, sin
     >>> f = compose(sin, exp)

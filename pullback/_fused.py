@@ -8,7 +8,11 @@ from the templates below (the library's own text; user strings and user
 rules never enter it), compiled, and cached on the composition. It returns the
 value and the product of the local derivatives, multiplied in the order the
 backward pass would (last stage first), so with seed 1.0 it gives the same
-bits as the stage-by-stage pullbacks.
+bits as the stage-by-stage pullbacks. A chain longer than one chunk keeps that
+order across chunks too: each chunk but the last hands back its derivatives,
+and they are multiplied into one running product, last chunk first (a
+product per chunk, multiplied afterwards, rounds differently and can overflow
+where the running product does not).
 
 The templates use the ``math`` module directly, which raises where IEEE 754
 returns a special value (overflow, ``log(0)``, ``1/0``); the composition then

@@ -199,6 +199,14 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
 def real_array(g: object) -> Array | None:
     """``g`` as a float64 array if it is a real number or a real array, else None.
 
+    Args:
+        g: a cotangent returned by a pullback.
+
+    Returns:
+        A float64 array (``g`` itself when it is one, else a new array; a
+        number gives a 0-d array), or None for a complex number, a bool, a
+        string, None, a traced value or anything NumPy cannot read as real.
+
     >>> real_array(2), real_array(1j)
     (array(2.), None)
     """
@@ -273,6 +281,14 @@ _A_RULE = "a rule (a callable returning (value, pullback))"
 def require_callable(f: object, api: str, expected: str = _A_RULE) -> None:
     """Raise a TypeError naming ``api`` unless ``f`` is callable.
 
+    Args:
+        f: what was passed where a rule (or a function) belongs.
+        api: the function to name, e.g. ``"jacobian"``.
+        expected: what the message says belongs there.
+
+    Raises:
+        TypeError: ``f`` is not callable.
+
     >>> require_callable(3, "jacobian")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -284,6 +300,19 @@ def require_callable(f: object, api: str, expected: str = _A_RULE) -> None:
 
 def require_step(eps: object, api: str, name: str = "eps", zero: bool = False) -> float:
     """``eps`` as a positive finite float (or zero, if allowed), else an error naming ``api``.
+
+    Args:
+        eps: the step or tolerance given.
+        api: the function to name, e.g. ``"check_rule"``.
+        name: the parameter to name.
+        zero: whether 0 is allowed (a tolerance) or not (a step).
+
+    Returns:
+        ``eps`` as a float.
+
+    Raises:
+        TypeError: ``eps`` is not a real number.
+        ValueError: ``eps`` is negative, zero (unless allowed), inf or nan.
 
     >>> require_step(0.0, "numerical_gradient")
     Traceback (most recent call last):
