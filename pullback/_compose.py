@@ -132,7 +132,8 @@ class Composition:
         order = self._order
         if not order:  # the identity: a value of its own, never the argument itself
             x = as_value(x, "compose()")
-            return (x.copy() if type(x) is np.ndarray else x), ChainPullback(self, ())
+            x = x.copy() if type(x) is np.ndarray else x
+            return x, ChainPullback(self, (), x)
         pullbacks: list[Callable[[Any], Any]] = []
         push = pullbacks.append
         try:
@@ -141,7 +142,7 @@ class Composition:
                 push(back)
         except Exception as err:
             raise self._stage_error(err, len(pullbacks)) from err
-        return x, ChainPullback(self, tuple(pullbacks))
+        return x, ChainPullback(self, tuple(pullbacks), x)
 
     def value_and_gradient(self, x: Any) -> tuple[Any, Any]:
         """The value and the gradient (seed 1.0) at a float in one pass.
@@ -183,20 +184,34 @@ class ChainPullback:
 
     Calling it runs them last stage first, in a loop. It holds no state that a
     call changes, so it can be called any number of times, from any thread.
+    Given the forward value, it checks the cotangent as every checked pullback
+    does (the value's kind and shape), as the fused paths' pullbacks do.
     """
 
-    __slots__ = ("composition", "pullbacks")
+    __slots__ = ("composition", "pullbacks", "value")
     composition: Composition
     pullbacks: tuple[Callable[[Any], Any], ...]
+    value: Any
 
-    def __init__(self, composition: Composition, pullbacks: tuple[Callable[[Any], Any], ...]):
+    def __init__(
+        self,
+        composition: Composition,
+        pullbacks: tuple[Callable[[Any], Any], ...],
+        value: Any = None,
+    ):
         object.__setattr__(self, "composition", composition)
         object.__setattr__(self, "pullbacks", pullbacks)
+        object.__setattr__(self, "value", value)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a pullback is immutable")
 
     def __call__(self, dy: Any) -> Any:
+        y = self.value
+        if not (type(dy) is float and type(y) is float) and (
+            type(y) is float or type(y) is np.ndarray
+        ):
+            dy = cotangent_for(dy, y, f"the pullback of {rule_name(self.composition)}")
         pullbacks = self.pullbacks
         i = len(pullbacks)
         if not i:  # the identity's pullback: a cotangent of its own

@@ -166,7 +166,8 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
     ...
     ValueError: the pullback of exp: the cotangent has shape (2,) but the value has shape (3,)
     """
-    if type(like) is float:
+    if type(like) is float or isinstance(like, (np.floating, np.integer)):
+        # (a NumPy scalar value, from a rule of the user's, is a float as well)
         if type(dy) is float:
             return dy
         if isinstance(dy, np.ndarray):
