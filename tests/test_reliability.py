@@ -72,6 +72,10 @@ def test_fused_and_stage_by_stage_results_are_identical_for_chains_of_any_length
     assert same(pb.gradient(f, x), gs)
     assert same(pb.value_and_gradient(f, x)[1], gs)
     assert same(pb.pullback(f, x)[1](1.0), gs)
+    xs = np.array([x, -x, 0.5 * x])  # and the fused array path, element by element
+    ya, ga = f.value_and_gradient(xs)
+    ysa, backa = f.forward(xs)
+    assert same(ya, ysa) and same(ga, backa(np.ones(3)))
 
 
 def test_chunk_products_do_not_overflow_where_the_running_product_does_not() -> None:
