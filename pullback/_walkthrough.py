@@ -322,7 +322,9 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
         for i in range(len(values))
     )
     title = f"walkthrough of {name} at x = {_show(x)}"
-    return Walkthrough(title, steps, len(steps), seed, values[-1], cotangents[0], ("x",))
+    # The value and the gradient are the caller's own, not the steps' (nor the seed's).
+    value, gradient = _own(values[-1]), _own(cotangents[0])
+    return Walkthrough(title, steps, len(steps), seed, value, gradient, ("x",))
 
 
 def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: str) -> Walkthrough:
@@ -349,7 +351,7 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
     # An argument the output does not use has the zero cotangent of its kind: 0.0
     # for a float (not np.float64, and not 0 * inf = nan with a RuntimeWarning).
     gradient = tuple(
-        arrived[i] if arrived[i] is not None else _zero_like(recording.values[i])
+        _own(arrived[i]) if arrived[i] is not None else _zero_like(recording.values[i])
         for i in range(recording.arguments)
     )
     title = f"walkthrough of {name} at {args}"
@@ -358,7 +360,7 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
         tuple(steps),
         recording.root + 1,
         seed,
-        output,
+        _own(output),
         gradient[0] if len(gradient) == 1 else gradient,
         recording.names[: recording.arguments],
     )
@@ -377,7 +379,7 @@ def _checked_seed(seed: Any, y: Any, name: str) -> Any:
     """The seed: 1.0 or ones by default; else checked as every cotangent is (kind, shape)."""
     if seed is None:
         return 1.0 if isinstance(y, float) else np.ones_like(y)
-    return cotangent_for(seed, y, f"walkthrough({name}): the seed")
+    return _own(cotangent_for(seed, y, f"walkthrough({name}): the seed"))
 
 
 def _num(v: Any) -> str:

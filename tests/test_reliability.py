@@ -707,6 +707,11 @@ def test_walkthrough_zero_cotangent_of_an_unused_argument_has_its_kind() -> None
     assert type(g[0]) is float and g[0] == 0.0
     w = pb.walkthrough(pb.trace(_times_three_of_first), 1.0, np.ones(2))
     assert type(w.gradient[1]) is np.ndarray and np.array_equal(w.gradient[1], [0.0, 0.0])
-    x = np.ones(2)
-    for w in (pb.walkthrough(pb.exp, x), pb.walkthrough(pb.trace(lambda v: v * 2.0), x)):
+    x, seed = np.ones(2), np.full(2, 2.0)
+    for w in (
+        pb.walkthrough(pb.exp, x, seed=seed),
+        pb.walkthrough(pb.trace(lambda v: v * 2.0), x, seed=seed),
+    ):
         assert all(not np.shares_memory(s.value, x) for s in w.steps)
+        kept = [s.value for s in w.steps] + [s.cotangent for s in w.steps] + [w.seed]
+        assert_owned([w.value, w.gradient], [x, seed, *kept])
