@@ -20,7 +20,7 @@ from . import _fused
 from . import _ieee as ieee
 from ._stage_errors import rule_name, stage_error
 from ._types import Array, ElementwiseRule, Rule
-from ._values import as_value, cotangent_for
+from ._values import as_value, cotangent_for, owned
 
 __all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
 
@@ -171,7 +171,11 @@ class Composition:
             elif type(x) is np.ndarray and x.dtype == np.float64:
                 return fused.array_value_and_gradient(x)
         y, back = self.forward(x)
-        return y, back(1.0 if type(y) is float else _ones_like(y))
+        g = back(1.0 if type(y) is float else _ones_like(y))
+        if type(g) is float:
+            return y, g
+        y, g = owned([y, g], (x,))  # a stage of the user's may hand back its argument
+        return y, g
 
     def _stage_error(self, err: Exception, index: int) -> Exception:
         stage = self._order[index]
