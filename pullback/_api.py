@@ -16,7 +16,7 @@ from typing_extensions import TypeVarTuple, Unpack
 from ._compose import Composition, array_pullback, fused_form, scalar_pullback
 from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
-from ._values import as_value, describe
+from ._values import as_value, cotangent_for, describe, owned, real_array, require_callable
 
 __all__ = ["gradient", "pullback", "value_and_gradient"]
 
@@ -81,7 +81,10 @@ def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  
         if fused is not None:
             values, derivatives = fused.array_value_and_gradient(x)
             return values, array_pullback(derivatives, f)
-    y, back, args = _forward(f, _arguments(x, more), "pullback")
+    xs = _arguments(x, more)
+    y, back, args = _forward(f, xs, "pullback")
+    if type(y) is np.ndarray:
+        y = owned([y], (*xs, *args))[0]  # a rule may hand back its argument: copy it
     return y, CheckedPullback(back, y, args, f)
 
 
@@ -177,14 +180,24 @@ def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
     y, back, args = _forward(f, xs, api)
-    if _is_traced(y):
+    if _is_traced(y) or getattr(f, "__pullback_checks_arguments__", False):
+        # A traced rule gives values and cotangents of its own (trees of them).
         return y, _cotangents(back(_seed(y)), args, f)
     if type(y) is float:
         g = back(1.0)
         if type(g) is float and len(args) == 1 and type(args[0]) is float:
             return y, g  # the common case, with nothing to convert
-        return y, _cotangents(g, args, f)
-    return y, _cotangents(back(np.ones_like(y)), args, f)
+        return _owned(y, _cotangents(g, args, f), (*xs, *args))
+    return _owned(y, _cotangents(back(np.ones_like(y)), args, f), (*xs, *args))
+
+
+def _owned(y: Any, g: Any, inputs: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The value and the cotangents, every array the caller's own (see ``owned``)."""
+    if type(g) is tuple:
+        out = owned([y, *g], inputs)
+        return out[0], tuple(out[1:])
+    y, g = owned([y, g], inputs)
+    return y, g
 
 
 def _seed(y: Any) -> Any:
@@ -224,11 +237,7 @@ def _is_traced(x: Any) -> bool:
 
 
 def _checked_args(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, ...]:
-    if not callable(f):
-        raise TypeError(
-            f"{api}: the first argument must be a rule (a callable returning "
-            f"(value, pullback)), got {describe(f)}"
-        )
+    require_callable(f, api)
     name = rule_name(f)
     if not xs:
         raise TypeError(f"{api}({name}): no argument to differentiate at; call {api}(f, x)")
@@ -280,17 +289,21 @@ def _cotangents(g: Any, args: tuple[Value, ...], f: Any) -> Any:
 
 def _like(g: Any, x: Value, f: Any, position: int) -> Any:
     """The cotangent ``g`` as the same kind as the argument ``x``."""
+    if type(x) is float and type(g) is float:
+        return g
+    real = real_array(g)
+    if real is None:
+        raise TypeError(
+            f"the pullback of {rule_name(f)} returned {describe(g)} for argument {position}; "
+            "a cotangent is real: a float, or a float64 array shaped like its argument"
+        )
     if type(x) is float:
-        if type(g) is float:
-            return g
-        if np.ndim(g) == 0 and not isinstance(g, (str, bytes)) and g is not None:
-            return float(g)
-    elif g is not None and not isinstance(g, (str, bytes, tuple)):
-        out = np.asarray(g, dtype=np.float64)
-        if out.shape == x.shape:  # type: ignore[union-attr]
-            return out
-        if out.ndim == 0:  # a constant's zero cotangent, say
-            return np.full(x.shape, float(out))  # type: ignore[union-attr]
+        if real.ndim == 0:
+            return float(real)
+    elif real.shape == x.shape:  # type: ignore[union-attr]
+        return real
+    elif real.ndim == 0:  # a constant's zero cotangent, say
+        return np.full(x.shape, float(real))  # type: ignore[union-attr]
     raise ValueError(
         f"the pullback of {rule_name(f)} returned {describe(g)} for argument {position}, "
         f"which is {describe(x)}; a cotangent has the argument's kind and shape"
@@ -310,25 +323,22 @@ class CheckedPullback:
 
     def __call__(self, dy: Any, /) -> Any:
         y = self._y
+        rule = self._rule
         if type(dy) is float and type(y) is float:
             g = self._back(dy)
             if type(g) is float and len(self._args) == 1 and type(self._args[0]) is float:
                 return g
-            return _cotangents(g, self._args, self._rule)
-        dy = as_value(dy, f"the pullback of {rule_name(self._rule)}")
-        if type(y) is not float and np.shape(dy) != y.shape:  # type: ignore[union-attr]
-            dy = _broadcast_seed(dy, y, self._rule)
-        return _cotangents(self._back(dy), self._args, self._rule)
+        elif _is_traced(y) or _is_traced(dy):  # nested differentiation: the trace checks
+            return _cotangents(self._back(dy), self._args, rule)
+        else:
+            # One rule for every checked pullback: the cotangent has the value's kind and shape.
+            dy = cotangent_for(dy, y, f"the pullback of {rule_name(rule)}")
+            g = self._back(dy)
+        g = _cotangents(g, self._args, rule)
+        if getattr(rule, "__pullback_checks_arguments__", False):
+            return g  # a traced rule's cotangents are its own already (trees of them)
+        inputs = (*self._args, dy, y)
+        return tuple(owned(list(g), inputs)) if type(g) is tuple else owned([g], inputs)[0]
 
     def __repr__(self) -> str:
         return f"<pullback of {rule_name(self._rule)}>"
-
-
-def _broadcast_seed(dy: Value, y: Any, rule: Any) -> Any:
-    try:
-        return np.broadcast_to(dy, y.shape)
-    except ValueError:
-        raise ValueError(
-            f"the pullback of {rule_name(rule)}: the cotangent has shape {np.shape(dy)} but "
-            f"the value has shape {y.shape}"
-        ) from None

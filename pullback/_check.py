@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from . import _ieee as ieee
 from ._api import pullback
 from ._stage_errors import rule_name
 from ._types import Value
-from ._values import as_value
+from ._values import as_value, require_callable, require_step
 
 __all__ = ["check_rule", "numerical_gradient"]
 
@@ -32,15 +33,24 @@ def numerical_gradient(f: Callable[..., Any], /, *xs: Any, eps: float = 1e-4) ->
         one argument, a tuple for several.
 
     Raises:
-        TypeError: an argument is not a value.
+        TypeError: ``f`` is not callable, or an argument is not a value.
+        ValueError: ``eps`` is not a positive finite number.
 
     >>> from pullback import exp, numerical_gradient
     >>> round(numerical_gradient(exp, 0.0), 6)
     1.0
     """
+    require_callable(f, "numerical_gradient", "a rule or a function of values")
+    eps = require_step(eps, "numerical_gradient")
     name = rule_name(f)
+    if not xs:
+        raise TypeError(
+            f"numerical_gradient({name}): no argument to differentiate at; "
+            "call numerical_gradient(f, x)"
+        )
     args = [as_value(x, f"numerical_gradient({name})") for x in xs]
-    grads = [_central(f, args, i, eps, _TWO_POINT, 1.0) for i in range(len(args))]
+    where = f"numerical_gradient({name}): the value of {name}"
+    grads = [_central(f, args, i, eps, _TWO_POINT, 1.0, where) for i in range(len(args))]
     return grads[0] if len(grads) == 1 else tuple(grads)
 
 
@@ -49,11 +59,14 @@ _TWO_POINT = ((1.0, 0.5), (-1.0, -0.5))
 _FIVE_POINT = ((2.0, -1.0 / 12.0), (1.0, 8.0 / 12.0), (-1.0, -8.0 / 12.0), (-2.0, 1.0 / 12.0))
 
 
-def _value_of(f: Callable[..., Any], args: list[Value], seed: Any) -> float:
+def _value_of(f: Callable[..., Any], args: list[Value], seed: Any, where: str) -> float:
     out = f(*args)
     if type(out) is tuple and len(out) == 2 and callable(out[1]):
         out = out[0]
-    return float(np.sum(np.multiply(seed, out)))
+    if type(out) is not float:
+        out = as_value(out, where)  # a string or None is refused, naming the function
+    with ieee.quiet():  # an overflowing step gives inf, as the rule's own arithmetic does
+        return float(np.sum(np.multiply(seed, out)))
 
 
 def _central(
@@ -63,10 +76,11 @@ def _central(
     eps: float,
     stencil: tuple[tuple[float, float], ...],
     seed: Any,
+    where: str,
 ) -> Any:
     x = args[i]
     if type(x) is float:
-        return _difference(f, args, i, x, eps, stencil, seed)
+        return _difference(f, args, i, x, eps, stencil, seed, where)
     flat = np.asarray(x).ravel()
     out = np.empty(flat.shape)
     for k in range(flat.size):
@@ -76,7 +90,7 @@ def _central(
             moved[k] = v
             return moved.reshape(np.shape(x))
 
-        out[k] = _difference(f, args, i, float(flat[k]), eps, stencil, seed, with_element)
+        out[k] = _difference(f, args, i, float(flat[k]), eps, stencil, seed, where, with_element)
     return out.reshape(np.shape(x))
 
 
@@ -88,6 +102,7 @@ def _difference(
     h: float,
     stencil: tuple[tuple[float, float], ...],
     seed: Any,
+    where: str,
     place: Callable[[float], Any] | None = None,
 ) -> float:
     total = 0.0
@@ -95,7 +110,7 @@ def _difference(
         moved = list(args)
         v = x + offset * h
         moved[i] = place(v) if place is not None else v
-        total += weight * _value_of(f, moved, seed)
+        total += weight * _value_of(f, moved, seed, where)
     return total / h
 
 
@@ -129,6 +144,8 @@ def check_rule(
         AssertionError: the message shows, for each argument, the analytic and
             the numeric value.
         TypeError: an argument is not a value or ``rule`` is not a rule.
+        ValueError: ``eps`` is not a positive finite number, or ``rtol`` or ``atol``
+            is not a non-negative one.
 
     >>> from pullback import check_rule, mul, sigmoid
     >>> check_rule(sigmoid, 0.3)
@@ -141,17 +158,22 @@ def check_rule(
     AssertionError: check_rule(bad_square): the pullback disagrees with finite differences
       argument 1 at 3.0: analytic 3.0, numeric 6.0
     """
+    require_callable(rule, "check_rule")
+    eps = require_step(eps, "check_rule")
+    rtol = require_step(rtol, "check_rule", "rtol", zero=True)
+    atol = require_step(atol, "check_rule", "atol", zero=True)
     name = rule_name(rule)
     y, back = pullback(rule, *xs)
     args = [as_value(x, f"check_rule({name})") for x in xs]
     seed: Any = 1.0 if type(y) is float else np.ones_like(y)
     analytic = _as_tuple(back(seed), len(args))
     again = _as_tuple(back(seed), len(args))
-    scaled = _as_tuple(back(seed * 2.5), len(args))
+    scaled_seed = seed * 2.5 if type(seed) is float else np.asarray(seed * 2.5)  # 0-d stays
+    scaled = _as_tuple(back(scaled_seed), len(args))
     problems = []
     for k, x in enumerate(args):
         step = eps * max(1.0, float(np.max(np.abs(x)))) if np.size(x) else eps
-        numeric = _central(rule, args, k, step, _FIVE_POINT, seed)
+        numeric = _central(rule, args, k, step, _FIVE_POINT, seed, f"check_rule({name})")
         where = f"argument {k + 1} at {_show(x)}"
         if not np.allclose(analytic[k], numeric, rtol=rtol, atol=atol, equal_nan=True):
             problems.append(f"{where}: analytic {_show(analytic[k])}, numeric {_show(numeric)}")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,8 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        0 on success, 2 for an expression or a value that is refused, 1 when a
-        picture cannot be rendered.
+        0 on success; 2 for anything refused (an expression, a value, a repeated
+        variable), for a file that cannot be written, a picture that cannot be
+        rendered, or output that cannot be printed, each with a one-line message
+        on stderr and never a traceback.
 
     >>> main(["x * y", "--at", "x=2", "--at", "y=3"])  # doctest: +ELLIPSIS
     walkthrough of x * y at x=2.0, y=3.0
@@ -86,38 +92,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        for option, path in (("--dot", args.dot), ("--svg", args.svg)):
+            if path is not None and not path.strip():
+                raise ValueError(f"{option} needs a file name")
         at = _values(args.at)
         result = _walk(args.expression, at)
-    except (expression.ExpressionError, ValueError, TypeError) as err:
-        print(f"python -m pullback: {err}", file=sys.stderr)
-        return 2
+        if args.dot is not None:
+            _write(args.dot, "--dot", result.to_dot())
+        if args.svg is not None:
+            _render(args.svg, result)
+    except (expression.ExpressionError, ValueError, TypeError, ArithmeticError) as err:
+        return _refuse(str(err))
+    except (OSError, GraphvizMissing) as err:
+        return _refuse(str(err))
     if args.json:
-        print(result.to_json())
+        text = result.to_json()
     else:
-        if args.expression is None:
-            print("pullback: the chain rule, step by step")
-        print(result)
-    if args.dot:
-        with open(args.dot, "w", encoding="utf-8") as handle:
-            handle.write(result.to_dot())
-    if args.svg:
-        try:
-            result.render(args.svg)
-        except GraphvizMissing as err:
-            print(f"python -m pullback: {err}", file=sys.stderr)
-            return 1
+        header = "pullback: the chain rule, step by step\n" if args.expression is None else ""
+        text = header + str(result)
+    try:
+        _emit(text, sys.stdout)
+    except OSError as err:
+        # The reader went away (``python -m pullback | head -1``), the disk is
+        # full, or there is no stdout at all. Point stdout at /dev/null, so that
+        # Python's own flush at exit does not fail again with a traceback.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        if isinstance(err, BrokenPipeError):
+            return _refuse("the output was closed before the walkthrough was written")
+        return _refuse(f"cannot write the walkthrough: {err.strerror or err}")
     return 0
+
+
+def _refuse(message: str) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        _emit(f"python -m pullback: {message}", sys.stderr)
+    return 2
+
+
+def _emit(text: str, stream: Any) -> None:
+    if stream is None:  # Python found the descriptor closed at start-up
+        raise OSError(errno.EBADF, "the stream is closed")
+    # A terminal that cannot show a character (PYTHONIOENCODING=ascii and a name
+    # like ｘ) gets its escape, \uff58, rather than a UnicodeEncodeError.
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+    stream.flush()
+
+
+def _write(path: str, option: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise OSError(f"{option}: cannot write {path!r}: {err.strerror or err}") from None
+    except ValueError as err:  # a name with a NUL byte, say
+        raise ValueError(f"{option}: cannot write {path!r}: {err}") from None
+
+
+def _render(path: str, result: Walkthrough) -> None:
+    try:
+        result.render(path)
+    except (ValueError, GraphvizMissing) as err:
+        raise ValueError(f"--svg: {err}") from None
+    except OSError as err:
+        raise OSError(f"--svg: cannot write {path!r}: {err.strerror or err}") from None
+    except Exception as err:  # Graphviz's own failures: its program exited with an error
+        raise ValueError(f"--svg: Graphviz could not render {path!r}: {err}") from None
 
 
 def _values(pairs: Sequence[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name = name.strip()
+        raw, sep, text = pair.partition("=")
+        # Python reads identifiers in NFKC form (the full-width ｘ is x), so the
+        # names given here are read the same way as the expression's.
+        name = unicodedata.normalize("NFKC", raw.strip())
         if not sep or not name.isidentifier():
             raise ValueError(f"--at takes NAME=VALUE, such as x=1.0, not {pair!r}")
         if name in expression.FUNCTIONS:
             raise ValueError(f"{name!r} is a function; choose another variable name")
+        if name in values:
+            raise ValueError(f"--at {name} is given twice; give each variable one value")
         try:
             values[name] = float(text)
         except ValueError:

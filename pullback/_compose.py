@@ -11,6 +11,7 @@ only of the library's elementwise primitives also has a fused form (see
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn, TypeVar, overload
 
 import numpy as np
@@ -19,7 +20,7 @@ from . import _fused
 from . import _ieee as ieee
 from ._stage_errors import rule_name, stage_error
 from ._types import Array, ElementwiseRule, Rule
-from ._values import as_value
+from ._values import as_value, cotangent_for, owned
 
 __all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
 
@@ -36,10 +37,12 @@ class Composition:
 
     Made by :func:`compose`; immutable. ``stages`` lists the rules outermost
     first, as they were given; stage 1 is the one applied first (the last
-    listed). ``fused`` is the fused form that floats and float64 arrays take
-    when every stage is one of the library's elementwise primitives (else
-    None); its float code is compiled on first use and kept here, with the
-    composition.
+    listed); a composition among the stages contributes its own stages (it is
+    kept as one part and flattened on first use, so nesting is linear).
+    ``fused`` is the fused form that floats and float64 arrays take when every
+    stage is one of the library's elementwise primitives (else None); it is
+    planned and its float code compiled on first use, and kept here, with the
+    composition (it does not refer back to it: no reference cycle).
 
     >>> from pullback import compose, exp, sin
     >>> f = compose(sin, exp)
@@ -50,16 +53,42 @@ class Composition:
     (0.841470984808, 0.540302305868)
     """
 
-    __slots__ = ("_order", "fused", "stages")
-    stages: tuple[Callable[..., Any], ...]
-    _order: tuple[Callable[..., Any], ...]
+    __slots__ = ("__weakref__", "_flat", "_parts", "fused")
+    _parts: tuple[Callable[..., Any], ...]
+    _flat: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None
     fused: _fused.FusedChain | None
 
     def __init__(self, stages: Sequence[Callable[..., Any]]) -> None:
+        # A nested composition is kept as one part, not copied stage by stage, and
+        # the fused form is planned on first use: building compose(compose(...))
+        # costs the same at every level, so deep nesting is linear, not quadratic.
+        parts = tuple(s for s in stages if not (type(s) is Composition and not s._parts))
         set_ = object.__setattr__
-        set_(self, "stages", tuple(stages))
-        set_(self, "_order", self.stages[::-1])
-        set_(self, "fused", _fused.plan(self._order))
+        set_(self, "_parts", parts)
+        set_(self, "_flat", None)
+        fusible = bool(parts) and all(
+            part.fused is not None if type(part) is Composition else _fused.fusible(part)
+            for part in parts
+        )
+        # The fused form gets the parts, never the composition: no reference cycle.
+        set_(self, "fused", _fused.FusedChain(partial(_order_of, parts)) if fusible else None)
+
+    @property
+    def stages(self) -> tuple[Callable[..., Any], ...]:
+        """The rules, outermost first (nested compositions contribute their stages)."""
+        return self._flattened()[0]
+
+    @property
+    def _order(self) -> tuple[Callable[..., Any], ...]:
+        return self._flattened()[1]
+
+    def _flattened(self) -> tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]]:
+        flat = self._flat
+        if flat is None:  # benign race: two threads may flatten at once, alike
+            stages = _flatten(self._parts)
+            flat = (stages, stages[::-1])
+            object.__setattr__(self, "_flat", flat)
+        return flat
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a composition is immutable")
@@ -101,8 +130,10 @@ class Composition:
         (1.0, 2.0, 2)
         """
         order = self._order
-        if not order:
+        if not order:  # the identity: a value of its own, never the argument itself
             x = as_value(x, "compose()")
+            x = x.copy() if type(x) is np.ndarray else x
+            return x, ChainPullback(self, (), x)
         pullbacks: list[Callable[[Any], Any]] = []
         push = pullbacks.append
         try:
@@ -111,7 +142,7 @@ class Composition:
                 push(back)
         except Exception as err:
             raise self._stage_error(err, len(pullbacks)) from err
-        return x, ChainPullback(self, tuple(pullbacks))
+        return x, ChainPullback(self, tuple(pullbacks), x)
 
     def value_and_gradient(self, x: Any) -> tuple[Any, Any]:
         """The value and the gradient (seed 1.0) at a float in one pass.
@@ -140,7 +171,11 @@ class Composition:
             elif type(x) is np.ndarray and x.dtype == np.float64:
                 return fused.array_value_and_gradient(x)
         y, back = self.forward(x)
-        return y, back(1.0 if type(y) is float else _ones_like(y))
+        g = back(1.0 if type(y) is float else _ones_like(y))
+        if type(g) is float:
+            return y, g
+        y, g = owned([y, g], (x,))  # a stage of the user's may hand back its argument
+        return y, g
 
     def _stage_error(self, err: Exception, index: int) -> Exception:
         stage = self._order[index]
@@ -153,22 +188,38 @@ class ChainPullback:
 
     Calling it runs them last stage first, in a loop. It holds no state that a
     call changes, so it can be called any number of times, from any thread.
+    Given the forward value, it checks the cotangent as every checked pullback
+    does (the value's kind and shape), as the fused paths' pullbacks do.
     """
 
-    __slots__ = ("composition", "pullbacks")
+    __slots__ = ("composition", "pullbacks", "value")
     composition: Composition
     pullbacks: tuple[Callable[[Any], Any], ...]
+    value: Any
 
-    def __init__(self, composition: Composition, pullbacks: tuple[Callable[[Any], Any], ...]):
+    def __init__(
+        self,
+        composition: Composition,
+        pullbacks: tuple[Callable[[Any], Any], ...],
+        value: Any = None,
+    ):
         object.__setattr__(self, "composition", composition)
         object.__setattr__(self, "pullbacks", pullbacks)
+        object.__setattr__(self, "value", value)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a pullback is immutable")
 
     def __call__(self, dy: Any) -> Any:
+        y = self.value
+        if not (type(dy) is float and type(y) is float) and (
+            type(y) is float or type(y) is np.ndarray
+        ):
+            dy = cotangent_for(dy, y, f"the pullback of {rule_name(self.composition)}")
         pullbacks = self.pullbacks
         i = len(pullbacks)
+        if not i:  # the identity's pullback: a cotangent of its own
+            return dy.copy() if type(dy) is np.ndarray else dy
         try:
             while i:
                 i -= 1
@@ -179,6 +230,29 @@ class ChainPullback:
 
     def __repr__(self) -> str:
         return f"<pullback of {self.composition!r}>"
+
+
+def _flatten(parts: tuple[Callable[..., Any], ...]) -> tuple[Callable[..., Any], ...]:
+    """The stages of nested parts, outermost first, with an explicit stack (no recursion)."""
+    out: list[Callable[..., Any]] = []
+    stack = [iter(parts)]
+    while stack:
+        for part in stack[-1]:
+            if type(part) is Composition:
+                flat = part._flat
+                if flat is not None:
+                    out.extend(flat[0])
+                    continue
+                stack.append(iter(part._parts))
+                break
+            out.append(part)
+        else:
+            stack.pop()
+    return tuple(out)
+
+
+def _order_of(parts: tuple[Callable[..., Any], ...]) -> tuple[Callable[..., Any], ...]:
+    return _flatten(parts)[::-1]
 
 
 def fused_form(f: object) -> _fused.FusedChain | None:
@@ -196,15 +270,9 @@ def scalar_pullback(derivative: float, rule: object) -> Callable[[float], float]
     """The pullback of a fused chain at a float: ``dy -> dy * dy/dx``."""
 
     def chain_pullback(dy: float) -> float:
-        if type(dy) is float:
-            return dy * derivative
-        where = f"the pullback of {rule_name(rule)}"
-        dy = as_value(dy, where)
         if type(dy) is not float:
-            raise TypeError(
-                f"{where}: the value is a float, so the cotangent must be a float, "
-                f"got an array of shape {np.shape(dy)}"
-            )
+            checked: Any = cotangent_for(dy, derivative, f"the pullback of {rule_name(rule)}")
+            return float(checked * derivative)
         return dy * derivative
 
     return chain_pullback
@@ -214,14 +282,10 @@ def array_pullback(derivatives: Array, rule: object) -> Callable[[Any], Array]:
     """The pullback of a fused chain at an array: ``dy -> dy * dy/dx``, elementwise."""
 
     def chain_pullback(dy: Any) -> Array:
-        if not (type(dy) is np.ndarray and dy.shape == derivatives.shape):
-            where = f"the pullback of {rule_name(rule)}"
-            dy = as_value(dy, where)
-            if type(dy) is np.ndarray and dy.shape != derivatives.shape:
-                raise ValueError(
-                    f"{where}: the cotangent has shape {dy.shape} "
-                    f"but the value has shape {derivatives.shape}"
-                )
+        if not (
+            type(dy) is np.ndarray and dy.dtype == np.float64 and dy.shape == derivatives.shape
+        ):
+            dy = cotangent_for(dy, derivatives, f"the pullback of {rule_name(rule)}")
         return ieee.mul(dy, derivatives)
 
     return chain_pullback
@@ -279,16 +343,11 @@ def compose(*rules: Any) -> Any:
     >>> y, back(1.0)
     (0.7310585786300049, 0.19661193324148188)
     """
-    stages: list[Callable[..., Any]] = []
     for position, rule in enumerate(rules, start=1):
-        if type(rule) is Composition:
-            stages.extend(rule.stages)
-        elif callable(rule):
-            stages.append(rule)
-        else:
+        if not callable(rule):
             raise TypeError(
                 f"compose: argument {position} is not a rule (got {type(rule).__name__} "
                 f"{rule!r:.40}); a rule is a callable returning (value, pullback), "
                 "such as exp or scale(2.0)"
             )
-    return Composition(stages)
+    return Composition(rules)

@@ -105,8 +105,10 @@ def check(text: str, variables: Sequence[str]) -> ast.expr:
         with warnings.catch_warnings():
             warnings.simplefilter("error", SyntaxWarning)
             tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as err:
-        raise ExpressionError(f"not a valid expression: {err}") from None
+    except (RecursionError, MemoryError):  # the parser's own stack ran out: no message
+        raise ExpressionError("not a valid expression: it is nested too deeply") from None
+    except (SyntaxError, SyntaxWarning, ValueError) as err:
+        raise ExpressionError(f"not a valid expression: {err or type(err).__name__}") from None
     stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
     while stack:
         node, depth = stack.pop()

@@ -8,7 +8,11 @@ from the templates below (the library's own text; user strings and user
 rules never enter it), compiled, and cached on the composition. It returns the
 value and the product of the local derivatives, multiplied in the order the
 backward pass would (last stage first), so with seed 1.0 it gives the same
-bits as the stage-by-stage pullbacks.
+bits as the stage-by-stage pullbacks. A chain longer than one chunk keeps that
+order across chunks too: each chunk but the last hands back its derivatives,
+and they are multiplied into one running product, last chunk first (a
+product per chunk, multiplied afterwards, rounds differently and can overflow
+where the running product does not).
 
 The templates use the ``math`` module directly, which raises where IEEE 754
 returns a special value (overflow, ``log(0)``, ``1/0``); the composition then
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import math
 import types
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,11 +34,13 @@ from ._rules import elementwise as ew
 from ._rules.factories import AddConst, Power, Scale
 from ._types import Array
 
-__all__ = ["PRIMITIVES", "FusedChain", "plan"]
+__all__ = ["PRIMITIVES", "FusedChain", "fusible", "plan"]
 
 # One chunk of straight-line code per this many stages: long enough that the
-# loop over chunks costs nothing per stage, short enough to compile quickly.
-CHUNK = 64
+# loop over chunks costs nothing per stage (each chunk but the last hands back
+# a tuple of its derivatives and runs a backward function: ~0.4 us a chunk),
+# short enough to compile quickly (compiling is linear in the lines anyway).
+CHUNK = 128
 
 _NAMESPACE: dict[str, Any] = {
     "exp": math.exp,
@@ -123,72 +130,122 @@ class FusedChain:
     each compiled on their first call (then replace themselves: Python's
     ``compile`` costs a few microseconds a line, so only what is used is
     compiled), and raise ``ArithmeticError`` or ``ValueError`` where a special
-    value occurs.
+    value occurs. The stages themselves are planned on first use too, from
+    ``stages()``, so building a composition costs nothing per stage.
+
+    Nothing here refers back to the chain itself (the placeholders that compile
+    on first use hold a weak reference), so a dropped chain is freed at once,
+    without waiting for the cycle collector.
     """
 
-    __slots__ = ("_kernels", "_lines", "gradient", "value_and_gradient")
+    __slots__ = ("__weakref__", "_kernels", "_lines", "_stages", "gradient", "value_and_gradient")
     gradient: Callable[[float], float]
     value_and_gradient: Callable[[float], tuple[float, float]]
 
-    def __init__(
-        self,
-        lines: list[StageCode],
-        kernels: tuple[ArrayKernel, ...],
-        eager: bool = False,
-    ) -> None:
-        self._lines = lines
-        self._kernels = kernels
-        self.gradient = self._compile_then_gradient
-        self.value_and_gradient = self._compile_then_value_and_gradient
+    def __init__(self, stages: Callable[[], Sequence[Callable[..., Any]]], eager: bool = False):
+        self._stages = stages
+        self._lines: list[StageCode] | None = None
+        self._kernels: tuple[ArrayKernel, ...] | None = None
+        me = weakref.ref(self)
+        self.gradient = _CompileOnFirstCall(me, gradient_only=True)
+        self.value_and_gradient = _CompileOnFirstCall(me, gradient_only=False)
         if eager:
-            self.gradient = self._compile(gradient_only=True)
-            self.value_and_gradient = self._compile(gradient_only=False)
+            self.gradient = self.compile(gradient_only=True)
+            self.value_and_gradient = self.compile(gradient_only=False)
+
+    def _plan(self) -> tuple[list[StageCode], tuple[ArrayKernel, ...]]:
+        # Benign race: two threads may plan at once; either result is right.
+        lines: list[StageCode] = []
+        kernels: list[ArrayKernel] = []
+        for stage in self._stages():
+            stage_lines = _stage_lines(stage)
+            kernel = kernel_for(stage)
+            if stage_lines is None or kernel is None:  # pragma: no cover - checked by fusible
+                raise TypeError(f"{stage!r} is not one of the library's elementwise primitives")
+            lines.append(stage_lines)
+            kernels.append(kernel)
+        self._lines = lines
+        self._kernels = tuple(kernels)
+        return lines, self._kernels
 
     def array_value_and_gradient(self, x: Array) -> tuple[Array, Array]:
-        """The value and the elementwise derivative at a float64 array (a new array)."""
-        return run(self._kernels, x, True)
+        """The value and the elementwise derivative at a float64 array (new arrays)."""
+        kernels = self._kernels if self._kernels is not None else self._plan()[1]
+        if x.ndim == 0:  # NumPy turns 0-d results into scalars; the kernels write into arrays
+            y, g = run(kernels, x.reshape(1), True)
+            return y.reshape(()), g.reshape(())
+        return run(kernels, x, True)
 
     def array_gradient(self, x: Array) -> Array:
         """The elementwise derivative at a float64 array (a new array)."""
-        return run(self._kernels, x, False)[1]
+        kernels = self._kernels if self._kernels is not None else self._plan()[1]
+        if x.ndim == 0:
+            return run(kernels, x.reshape(1), False)[1].reshape(())
+        return run(kernels, x, False)[1]
 
-    def _compile_then_gradient(self, x: float) -> float:
-        # Benign race: two threads may compile at once; either result is right.
-        self.gradient = self._compile(gradient_only=True)
-        return self.gradient(x)
-
-    def _compile_then_value_and_gradient(self, x: float) -> tuple[float, float]:
-        self.value_and_gradient = self._compile(gradient_only=False)
-        return self.value_and_gradient(x)
-
-    def _compile(self, gradient_only: bool) -> Any:
-        lines = self._lines
+    def compile(self, gradient_only: bool) -> Any:
+        """The compiled float code: ``x -> dy/dx``, or ``x -> (y, dy/dx)``."""
+        lines = self._lines if self._lines is not None else self._plan()[0]
         size = _chunk_size(lines)
-        if len(lines) > size:
-            chunked = _Chunked(self._chunks(lines, size, "chunk"))
-            return chunked.gradient if gradient_only else chunked
-        return self._chunks(lines, size, "chunk_gradient" if gradient_only else "chunk")[0]
+        last = lines[len(lines) - 1 - (len(lines) - 1) % size :]
+        final = _chunks(last, size, "chunk_gradient" if gradient_only else "chunk")[0]
+        if len(lines) <= size:
+            return final
+        head = lines[: len(lines) - len(last)]
+        return _Chunked(
+            _chunks(head, size, "chunk_forward"),
+            _chunks(head, size, "chunk_backward"),
+            final,
+            gradient_only,
+        )
 
-    @staticmethod
-    def _chunks(lines: list[StageCode], size: int, variant: str) -> tuple[Any, ...]:
-        # Chunks with the same code (a repeated cycle of stages, whatever its
-        # constants) share one compiled code object; each chunk binds its own
-        # constants as default arguments (read as fast as locals).
-        compiled: dict[tuple[Any, ...], Any] = {}
-        chunks = []
-        for start in range(0, len(lines), size):
-            chunk = lines[start : start + size]
-            key = tuple((code, factor, constant is None) for code, factor, constant in chunk)
-            if key not in compiled:
-                body, product, params = _chunk_body(chunk)
-                returned = product if variant == "chunk_gradient" else f"x, {product}"
-                source = f"def {variant}(x{params}):\n{body}\n    return {returned}\n"
-                namespace = dict(_NAMESPACE)
-                exec(compile(source, "<pullback fused chain>", "exec"), namespace)
-                compiled[key] = namespace[variant]
-            constants = tuple(constant for _, _, constant in chunk if constant is not None)
-            chunks.append(_with_defaults(compiled[key], constants))
-        return tuple(chunks)
+
+class _CompileOnFirstCall:
+    """A fused chain's placeholder: compiles the code, puts it in its place, runs it."""
+
+    __slots__ = ("chain", "gradient_only")
+
+    def __init__(self, chain: weakref.ref[FusedChain], gradient_only: bool) -> None:
+        self.chain = chain
+        self.gradient_only = gradient_only
+
+    def __call__(self, x: float) -> Any:
+        chain = self.chain()
+        assert chain is not None  # it is the chain's own attribute that is being called
+        # Benign race: two threads may compile at once; either result is right.
+        compiled = chain.compile(self.gradient_only)
+        if self.gradient_only:
+            chain.gradient = compiled
+        else:
+            chain.value_and_gradient = compiled
+        return compiled(x)
+
+
+def _chunks(lines: list[StageCode], size: int, variant: str) -> tuple[Any, ...]:
+    # Chunks with the same code (a repeated cycle of stages, whatever its
+    # constants) share one compiled code object; each chunk binds its own
+    # constants as default arguments (read as fast as locals).
+    compiled: dict[tuple[Any, ...], Any] = {}
+    chunks = []
+    for start in range(0, len(lines), size):
+        chunk = lines[start : start + size]
+        key = tuple((code, factor, constant is None) for code, factor, constant in chunk)
+        if key not in compiled:
+            namespace = dict(_NAMESPACE)
+            exec(
+                compile(_chunk_source(chunk, variant), "<pullback fused chain>", "exec"), namespace
+            )
+            # Taken out of its namespace, so the function and its globals are no cycle.
+            compiled[key] = namespace.pop(variant)
+        # The backward code needs only the constants that are factors (scale's).
+        backward = variant == "chunk_backward"
+        constants = tuple(
+            constant
+            for _, factor, constant in chunk
+            if constant is not None and (factor == "k" or not backward)
+        )
+        chunks.append(_with_defaults(compiled[key], constants))
+    return tuple(chunks)
 
 
 def _with_defaults(f: Any, constants: tuple[float, ...]) -> Any:
@@ -211,66 +268,117 @@ def _chunk_size(lines: list[StageCode]) -> int:
 
 
 class _Chunked:
-    """A long chain: a loop over compiled chunks, products multiplied last chunk first."""
+    """A long chain: compiled chunks forward, then their derivatives multiplied backward.
 
-    __slots__ = ("chunks",)
+    The product must be taken exactly as the stage-by-stage pullbacks take it,
+    one local derivative at a time from the last stage (floating-point
+    multiplication is not associative: multiplying per-chunk products instead
+    can overflow where the running product does not, and differs in the last
+    bits elsewhere). So each chunk but the last returns its local derivatives,
+    and its backward code multiplies them into the running product, last
+    chunk first; the last chunk starts the product itself.
+    """
 
-    def __init__(self, chunks: tuple[Callable[[float], tuple[float, float]], ...]) -> None:
-        self.chunks = chunks
+    __slots__ = ("backwards", "final", "forwards", "gradient_only")
 
-    def __call__(self, x: float) -> tuple[float, float]:
-        products: list[float] = []
-        push = products.append
-        for chunk in self.chunks:
-            x, p = chunk(x)
-            push(p)
-        g = 1.0
-        for p in reversed(products):
-            g = g * p
-        return x, g
+    def __init__(
+        self,
+        forwards: tuple[Callable[[float], tuple[float, ...]], ...],
+        backwards: tuple[Callable[[float, tuple[float, ...]], float], ...],
+        final: Callable[[float], Any],
+        gradient_only: bool,
+    ) -> None:
+        self.forwards = forwards
+        self.backwards = backwards
+        self.final = final
+        self.gradient_only = gradient_only
 
-    def gradient(self, x: float) -> float:
-        return self(x)[1]
+    def __call__(self, x: float) -> Any:
+        saved: list[tuple[float, ...]] = []
+        push = saved.append
+        for forward in self.forwards:
+            ds = forward(x)  # (y, d0, d1, ...): one tuple, kept for the backward code
+            x = ds[0]
+            push(ds)
+        if self.gradient_only:
+            g = self.final(x)
+        else:
+            x, g = self.final(x)
+        backwards = self.backwards
+        i = len(saved)
+        while i:
+            i -= 1
+            g = backwards[i](g, saved[i])
+        return g if self.gradient_only else (x, g)
+
+    @property
+    def chunks(self) -> tuple[Callable[..., Any], ...]:
+        """The forward code of every chunk, first to last."""
+        return (*self.forwards, self.final)
 
 
-def _chunk_body(stages: list[StageCode]) -> tuple[str, str, str]:
-    """The body, the derivative product, and the constants' parameters of a chunk."""
+def _chunk_source(stages: list[StageCode], variant: str) -> str:
+    """The source of one chunk's function; ``variant`` says what it computes.
+
+    ``chunk(x) -> (y, product)`` and ``chunk_gradient(x) -> product`` run the
+    stages and multiply their local derivatives, last first (the product a
+    seed of 1.0 gets from the pullbacks: ``1.0 * d`` is ``d``).
+    ``chunk_forward(x) -> (y, d0, d1, ...)`` only runs the stages, and
+    ``chunk_backward(g, (y, d0, d1, ...)) -> g * ... * d1 * d0`` multiplies
+    them into the running product ``g``, left to right, as the pullbacks would.
+    """
     body = []
     factors = []
+    saved = []
     params = []
     negative = False
     for i, (lines, factor, constant) in enumerate(stages):
         for line in lines:
             body.append("    " + line.format(d=f"d{i}", k=f"k{i}"))
-        if constant is not None:
+        if constant is not None and (factor == "k" or variant != "chunk_backward"):
             params.append(f", k{i}=0.0")
         if factor is not None and factor.startswith("-"):
             # Negation is exact and commutes with rounding, so signs are
             # collected and applied once: the same bits as multiplying by -1.
             negative = not negative
             factor = factor[1:] or None
+        if factor == "d":
+            saved.append(f"d{i}")
         if factor is not None:
             factors.append({"d": f"d{i}", "k": f"k{i}"}.get(factor, factor))
-    product = " * ".join(reversed(factors)) if factors else "1.0"
-    if negative:
-        product = f"-({product})"
-    return "\n".join(body), product, "".join(params)
+    factors.reverse()
+    sign = "-" if negative else ""
+    constants = "".join(params)
+    if variant == "chunk_backward":
+        unpack = f"    _, {', '.join(saved)} = ds\n" if saved else ""
+        product = " * ".join(["g", *factors])
+        return f"def {variant}(g, ds{constants}):\n{unpack}    return {sign}({product})\n"
+    code = "\n".join(body)
+    if variant == "chunk_forward":
+        returned = ", ".join(["x", *saved]) + ("," if not saved else "")
+    else:
+        product = f"{sign}({' * '.join(factors) or '1.0'})"
+        returned = product if variant == "chunk_gradient" else f"x, {product}"
+    return f"def {variant}(x{constants}):\n{code}\n    return {returned}\n"
+
+
+def fusible(stage: object) -> bool:
+    """Whether ``stage`` is one of the library's elementwise primitives (it has fused code)."""
+    kind = type(stage)
+    if kind is Scale or kind is AddConst or kind is Power:
+        return True
+    try:
+        return stage in _TEMPLATES
+    except TypeError:  # an unhashable user rule
+        return False
 
 
 def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain | None:
     """The fused form of stages in application order, or None if one is not fusible."""
-    if not order:
+    if not order or not all(fusible(stage) for stage in order):
         return None
-    lines = []
-    kernels = []
-    for stage in order:
-        stage_lines = _stage_lines(stage)
-        kernel = kernel_for(stage)
-        if stage_lines is None or kernel is None:
-            return None
-        lines.append(stage_lines)
-        kernels.append(kernel)
-    return FusedChain(lines, tuple(kernels), eager)
+    stages = tuple(order)
+    return FusedChain(lambda: stages, eager)
 
 
 # Each named primitive on its own, compiled once at import (never changed after):

@@ -10,7 +10,7 @@ import numpy as np
 from ._api import gradient, pullback
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
-from ._values import as_value
+from ._values import as_value, require_callable
 
 __all__ = ["hessian", "jacobian"]
 
@@ -27,7 +27,7 @@ def jacobian(f: Callable[..., Any], x: Any) -> Any:
         float when both are floats; the gradient's shape for a float output.
 
     Raises:
-        TypeError: ``x`` is not a value.
+        TypeError: ``f`` is not a rule, or ``x`` is not a value.
 
     >>> import numpy as np
     >>> from pullback import jacobian, square
@@ -35,10 +35,13 @@ def jacobian(f: Callable[..., Any], x: Any) -> Any:
     array([[2., 0.],
            [0., 4.]])
     """
+    require_callable(f, "jacobian")
     x = as_value(x, f"jacobian({rule_name(f)})")
     y, back = pullback(f, x)
     if type(y) is float:
         return back(1.0)
+    if y.size == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
+        return np.zeros(y.shape + np.shape(x))
     rows = []
     for i in range(y.size):
         seed = np.zeros(y.shape)
@@ -62,7 +65,7 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
         A float for a float ``x``; an array of shape ``x.shape + x.shape``.
 
     Raises:
-        TypeError: ``x`` is not a value, or ``f`` is not traceable.
+        TypeError: ``f`` is not a rule, ``x`` is not a value, or ``f`` is not traceable.
 
     >>> import numpy as np
     >>> from pullback import hessian, ops, trace
@@ -71,6 +74,7 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
     array([[ 802., -400.],
            [-400.,  200.]])
     """
+    require_callable(f, "hessian")
     traced = f if isinstance(f, TracedRule) else trace(lift(f))
     x = as_value(x, f"hessian({rule_name(f)})")
     gradient_of = trace(lambda v: gradient(traced, v))

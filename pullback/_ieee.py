@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._types import V
+from ._types import Array, V
 from ._values import nd
 
 __all__ = ["add", "cos", "cosh", "div", "exp", "log", "mul", "pow", "quiet", "sin", "tanh"]
@@ -180,7 +180,7 @@ def pow(x: V, n: float) -> V:
 _SMALL_POWER = 8
 
 
-def _small_power(x: V, n: int) -> V:
+def _small_power(x: Array, n: int) -> Array:
     # On arrays libm's pow costs ~60 ns an element (NumPy fast-paths only
     # n = -1 and 2), so small integral powers are multiplied out by binary
     # exponentiation: a few roundings for |n| <= 8 where pow has one, so an
@@ -188,7 +188,7 @@ def _small_power(x: V, n: int) -> V:
     # negative power is the reciprocal of the positive one, which keeps the
     # IEEE specials: 0**-k = ±inf by the sign of zero for odd k, inf**-k = 0.
     k = abs(n)
-    result: V | None = None
+    result: Array | None = None
     base = x
     while True:
         if k & 1:
@@ -198,7 +198,32 @@ def _small_power(x: V, n: int) -> V:
             break
         base = base * base
     assert result is not None
-    return result if n > 0 else div(1.0, result)
+    out = nd(result if n > 0 else div(1.0, result))
+    if n in (-1, 1, 2):
+        return out  # one correctly rounded operation (1/x, x, x*x): pow's answer exactly
+    return _pow_at_the_edges(x, nd(result), out, n)
+
+
+# The normal range of the positive power x**|n| inside which the multiplied-out
+# result is pow's to the last bit or two: from the smallest normal float up to
+# 2**1022, so that a reciprocal of it is normal too.
+_TINY = 2.2250738585072014e-308
+_HUGE = 2.0**1022
+
+
+def _pow_at_the_edges(x: Array, positive: Array, out: Array, n: int) -> Array:
+    # Where x**|n| overflows or underflows, the multiplied-out roundings are no
+    # longer pow's: 1/(x*x) at x = 1e160 is 1/inf = 0 where pow gives the
+    # subnormal 1e-320, and a product that underflows step by step can lose
+    # what pow keeps. Those elements (zeros, infinities, nan and extreme
+    # values: rare) are asked of pow itself, so floats and arrays agree there.
+    magnitude: Array = np.abs(positive)
+    if magnitude.size == 0 or (magnitude.min() >= _TINY and magnitude.max() <= _HUGE):
+        return out
+    edge = ~((magnitude >= _TINY) & (magnitude <= _HUGE))
+    out[edge] = np.power(x[edge], n)
+    result: Array = out
+    return result
 
 
 def div(a: float | V, b: V) -> V:

@@ -27,7 +27,7 @@ from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
 from ._trees import flatten, leaf_paths, unflatten
 from ._types import MultiRule, Rule
-from ._values import as_value, describe
+from ._values import as_value, cotangent_for, describe, owned, real_array
 
 __all__ = ["Recording", "TracedRule", "lift", "trace"]
 
@@ -85,13 +85,20 @@ class TracedRule:
             )
         elif type(out) is Traced or _is_output_value(out):
             y = out if type(out) is Traced else as_value(out, f"trace({self.__name__})")
+            if type(y) is np.ndarray and y is out:
+                y = y.copy()  # a constant of the function's own: the caller gets a copy
             root = -1  # the output does not depend on the arguments
         else:
             raise TypeError(
                 f"trace({self.__name__}): the function returned {describe(out)}; a traced "
                 "function must return a value (a float or a float64 array)"
             )
-        return y, _TracePullback(root, nodes[: root + 1], leaves, specs, len(xs))
+        if type(y) is np.ndarray:
+            y = owned([y], leaves)[0]  # ``lambda v: v`` returns its argument: copy it
+        back = _TracePullback(
+            root, nodes[: root + 1], leaves, specs, len(xs), y, self.__name__, not flat
+        )
+        return y, back
 
     def record(self, *xs: Any) -> Recording:
         """Run the function once and keep every node's name and value (for a walkthrough).
@@ -238,7 +245,17 @@ class _TracePullback:
     the pullback can be called any number of times, from any thread.
     """
 
-    __slots__ = ("_arity", "_flat", "_leaves", "_nodes", "_root", "_specs")
+    __slots__ = (
+        "_arity",
+        "_arrays",
+        "_flat",
+        "_leaves",
+        "_name",
+        "_nodes",
+        "_root",
+        "_specs",
+        "_y",
+    )
 
     def __init__(
         self,
@@ -247,17 +264,31 @@ class _TracePullback:
         leaves: tuple[Any, ...],
         specs: tuple[tuple[Any, int], ...] | None,
         arity: int,
+        y: Any,
+        name: str,
+        arrays: bool,
     ) -> None:
         self._root = root
         self._nodes = nodes
         self._leaves = leaves
         self._specs = specs
         self._arity = arity
+        self._y = y
+        self._name = name
         self._flat = specs is None or all(spec is None for spec, _ in specs)
+        self._arrays = arrays  # some argument is not a float: its cotangent may be an array
 
     def __call__(self, dy: Any) -> Any:
+        y = self._y
+        if not (type(dy) is float and type(y) is float) and not (
+            type(dy) is Traced or type(y) is Traced
+        ):
+            # One rule for every checked pullback: the cotangent has the value's kind and shape.
+            dy = cotangent_for(dy, y, f"the pullback of trace({self._name})")
         table = backward(self._nodes, self._root, len(self._leaves), dy)
         cotangents = [_like(table[i], leaf) for i, leaf in enumerate(self._leaves)]
+        if self._arrays:  # each array the caller's own: not an argument, dy, y or another
+            owned(cotangents, (*self._leaves, dy, y))
         if self._flat:
             return cotangents[0] if self._arity == 1 else tuple(cotangents)
         per_argument = []
@@ -328,12 +359,21 @@ def _like(g: Any, leaf: Any) -> Any:
         return 0.0 if type(base) is float else np.zeros_like(base)
     if type(g) is Traced:
         return g
+    if type(g) is np.ndarray and g.dtype == np.float64:
+        out = g
+    else:
+        real = real_array(g)
+        if real is None:
+            raise TypeError(
+                f"a pullback in traced code returned {describe(g)} as a cotangent; "
+                "a cotangent is real: a float or a float64 array"
+            )
+        out = real
     if type(base) is float:
-        return g if type(g) is float else float(np.sum(g))
-    if type(g) is np.ndarray and g.shape == base.shape and g.dtype == np.float64:
-        return g
-    out = np.asarray(g, dtype=np.float64)
-    return out if out.shape == base.shape else np.broadcast_to(out, base.shape).copy()
+        return float(np.sum(out))
+    if out.shape == base.shape:
+        return out
+    return np.broadcast_to(out, base.shape).copy()
 
 
 @overload
@@ -483,6 +523,8 @@ class _LiftedChain:
         self.name = name
 
     def __call__(self, x: Any) -> Any:
+        if not self.stages and type(x) is np.ndarray:
+            return x.copy()  # the identity's value is an array of its own
         for stage in self.stages:
             x = stage(x)
         return x

@@ -14,7 +14,8 @@ def flatten(tree: Any) -> tuple[list[Any], TreeSpec]:
     """The leaves of ``tree`` in a fixed order, and the spec to rebuild it.
 
     Tuples, lists and dicts are containers (dict keys in sorted order when they
-    sort, else in insertion order); anything else is a leaf.
+    sort, else in insertion order); anything else is a leaf. The walk keeps its
+    own stack, so a tree nested thousands of levels deep is no RecursionError.
 
     >>> leaves, spec = flatten({"b": (1.0, 2.0), "a": [3.0]})
     >>> leaves
@@ -23,11 +24,35 @@ def flatten(tree: Any) -> tuple[list[Any], TreeSpec]:
     {'a': [30.0], 'b': (10.0, 20.0)}
     """
     leaves: list[Any] = []
-    spec = _flatten_into(tree, leaves)
-    return leaves, spec
+    if not _is_container(tree):
+        leaves.append(tree)
+        return leaves, None
+    kind, keys, items = _open(tree)
+    root: TreeSpec = (kind, keys, [])
+    stack = [(iter(items), root[2])]
+    while stack:
+        remaining, children = stack[-1]
+        for item in remaining:
+            if _is_container(item):
+                kind, keys, inner = _open(item)
+                child: TreeSpec = (kind, keys, [])
+                children.append(child)
+                stack.append((iter(inner), child[2]))
+                break
+            leaves.append(item)  # a leaf, handled here: most trees are a dict of arrays
+            children.append(None)
+        else:
+            stack.pop()
+    return leaves, root
 
 
-def _flatten_into(tree: Any, leaves: list[Any]) -> TreeSpec:
+def _is_container(x: Any) -> bool:
+    kind = type(x)
+    return kind is dict or kind is tuple or kind is list
+
+
+def _open(tree: Any) -> tuple[type, list[Any] | None, Any]:
+    """A container's kind, its keys (for a dict, else None) and its items in order."""
     kind = type(tree)
     if kind is dict:
         keys = list(tree)
@@ -35,38 +60,34 @@ def _flatten_into(tree: Any, leaves: list[Any]) -> TreeSpec:
             keys.sort()
         except TypeError:  # keys of mixed types: insertion order
             pass
-        items = [tree[k] for k in keys]
-    elif kind is tuple or kind is list:
-        keys = None
-        items = tree
-    else:
-        leaves.append(tree)
-        return None
-    children: list[TreeSpec] = []
-    for item in items:
-        inner = type(item)
-        if inner is dict or inner is tuple or inner is list:
-            children.append(_flatten_into(item, leaves))
-        else:  # a leaf, handled here: most trees are a dict of arrays
-            leaves.append(item)
-            children.append(None)
-    return (kind, keys, children)
+        return kind, keys, [tree[k] for k in keys]
+    return kind, None, tree
 
 
 def unflatten(spec: TreeSpec, leaves: list[Any]) -> Any:
     """Rebuild a tree of the shape ``spec`` from ``leaves`` (in flatten's order)."""
     position = iter(leaves)
-    return _build(spec, position)
-
-
-def _build(spec: TreeSpec, position: Any) -> Any:
     if spec is None:
         return next(position)
-    kind, keys, children = spec
-    items = [next(position) if child is None else _build(child, position) for child in children]
-    if kind is dict:
-        return dict(zip(keys, items, strict=True))
-    return items if kind is list else kind(items)
+    # Each frame: a container's spec and the items built for it so far.
+    stack: list[tuple[TreeSpec, list[Any]]] = [(spec, [])]
+    while True:
+        (kind, keys, children), built = stack[-1]
+        i = len(built)
+        while i < len(children) and children[i] is None:
+            built.append(next(position))
+            i += 1
+        if i < len(children):
+            stack.append((children[i], []))
+            continue
+        stack.pop()
+        if kind is dict:
+            value: Any = dict(zip(keys, built, strict=True))
+        else:
+            value = built if kind is list else kind(built)
+        if not stack:
+            return value
+        stack[-1][1].append(value)
 
 
 def leaf_paths(tree: Any, name: str) -> list[str]:
@@ -77,15 +98,15 @@ def leaf_paths(tree: Any, name: str) -> list[str]:
     """
     _, spec = flatten(tree)
     out: list[str] = []
-    _paths(spec, name, out)
+    stack: list[tuple[TreeSpec, str]] = [(spec, name)]
+    while stack:
+        node, prefix = stack.pop()
+        if node is None:
+            out.append(prefix)
+            continue
+        kind, keys, children = node
+        labels = [repr(k) for k in keys] if kind is dict else [str(i) for i in range(len(children))]
+        # Pushed last first, so they are named first to last (flatten's order).
+        for label, child in reversed(list(zip(labels, children, strict=True))):
+            stack.append((child, f"{prefix}[{label}]"))
     return out
-
-
-def _paths(spec: TreeSpec, prefix: str, out: list[str]) -> None:
-    if spec is None:
-        out.append(prefix)
-        return
-    kind, keys, children = spec
-    labels = [repr(k) for k in keys] if kind is dict else [str(i) for i in range(len(children))]
-    for label, child in zip(labels, children, strict=True):
-        _paths(child, f"{prefix}[{label}]", out)

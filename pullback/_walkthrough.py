@@ -19,7 +19,7 @@ import numpy as np
 from ._compose import Composition
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
-from ._values import as_value
+from ._values import as_value, cotangent_for, require_callable
 
 __all__ = ["GraphvizMissing", "Step", "Walkthrough", "walkthrough"]
 
@@ -268,8 +268,8 @@ def walkthrough(
         A :class:`Walkthrough`; print it for the table.
 
     Raises:
-        TypeError: an argument is not a value, or the output does not depend
-            on the arguments.
+        TypeError: ``f`` is not a rule, an argument is not a value, or the
+            output does not depend on the arguments.
 
     >>> from pullback import add_const, compose, exp, power, scale, walkthrough
     >>> w = walkthrough(compose(power(-1), add_const(1), exp, scale(-1)), 1.0)
@@ -278,7 +278,12 @@ def walkthrough(
     >>> [round(s.cotangent, 5) for s in w.steps]
     [0.19661, -0.19661, -0.53445, -0.53445, 1.0]
     """
+    require_callable(f, "walkthrough")
     title = name if name is not None else rule_name(f)
+    if not xs:
+        raise TypeError(
+            f"walkthrough({title}): no argument to walk through; call walkthrough(f, x)"
+        )
     if type(f) is Composition:
         return _chain_walkthrough(f, xs, seed, title)
     if isinstance(f, TracedRule):
@@ -292,13 +297,13 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
     if len(xs) != 1:
         raise TypeError(f"walkthrough: {chain!r} takes one argument, got {len(xs)}")
     x = as_value(xs[0], f"walkthrough({chain!r})")
-    values = [x]
+    values = [_own(x)]
     pullbacks = []
     for stage in chain.stages[::-1]:
         y, back = stage(values[-1])
         values.append(y)
         pullbacks.append(back)
-    seed = _default_seed(values[-1]) if seed is None else seed
+    seed = _checked_seed(seed, values[-1], name)
     cotangents: list[Any] = [None] * len(values)
     cotangents[-1] = seed
     for i in range(len(pullbacks), 0, -1):
@@ -317,13 +322,15 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
         for i in range(len(values))
     )
     title = f"walkthrough of {name} at x = {_show(x)}"
-    return Walkthrough(title, steps, len(steps), seed, values[-1], cotangents[0], ("x",))
+    # The value and the gradient are the caller's own, not the steps' (nor the seed's).
+    value, gradient = _own(values[-1]), _own(cotangents[0])
+    return Walkthrough(title, steps, len(steps), seed, value, gradient, ("x",))
 
 
 def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: str) -> Walkthrough:
     recording = traced.record(*xs)
     output = recording.values[recording.root]
-    seed = _default_seed(output) if seed is None else seed
+    seed = _checked_seed(seed, output, name)
     arrived, sent = recording.pull_back(seed)
     steps = []
     for i in range(recording.root + 1):
@@ -333,7 +340,7 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
                 name=recording.names[i],
                 inputs=tuple(p + 1 if p >= 0 else None for p in recording.parents[i]),
                 constants=recording.constants[i],
-                value=recording.values[i],
+                value=_own(recording.values[i]) if i < recording.arguments else recording.values[i],
                 cotangent=arrived[i],
                 sent=sent[i],
             )
@@ -341,8 +348,10 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
     args = ", ".join(
         f"{recording.names[i]}={_show(recording.values[i])}" for i in range(recording.arguments)
     )
+    # An argument the output does not use has the zero cotangent of its kind: 0.0
+    # for a float (not np.float64, and not 0 * inf = nan with a RuntimeWarning).
     gradient = tuple(
-        arrived[i] if arrived[i] is not None else 0.0 * np.asarray(recording.values[i])
+        _own(arrived[i]) if arrived[i] is not None else _zero_like(recording.values[i])
         for i in range(recording.arguments)
     )
     title = f"walkthrough of {name} at {args}"
@@ -351,14 +360,26 @@ def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: 
         tuple(steps),
         recording.root + 1,
         seed,
-        output,
+        _own(output),
         gradient[0] if len(gradient) == 1 else gradient,
         recording.names[: recording.arguments],
     )
 
 
-def _default_seed(y: Any) -> Any:
-    return 1.0 if isinstance(y, float) else np.ones_like(y)
+def _own(x: Any) -> Any:
+    """An argument as the walkthrough keeps it: a copy of an array, never the caller's."""
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def _zero_like(x: Any) -> Any:
+    return 0.0 if isinstance(x, float) else np.zeros_like(x)
+
+
+def _checked_seed(seed: Any, y: Any, name: str) -> Any:
+    """The seed: 1.0 or ones by default; else checked as every cotangent is (kind, shape)."""
+    if seed is None:
+        return 1.0 if isinstance(y, float) else np.ones_like(y)
+    return _own(cotangent_for(seed, y, f"walkthrough({name}): the seed"))
 
 
 def _num(v: Any) -> str:

@@ -156,7 +156,8 @@ def unbroadcast(g: Value, like: Value) -> Any:
         like: the input whose cotangent is wanted.
 
     Returns:
-        A float when ``like`` is a float, else a new array of ``like``'s shape.
+        A float when ``like`` is a float, else a new array of ``like``'s shape
+        (never ``g`` itself: ``add``'s two cotangents are two arrays).
 
     >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
     array([2., 2., 2.])
@@ -171,7 +172,7 @@ def unbroadcast(g: Value, like: Value) -> Any:
     shape: tuple[int, ...] = like.shape  # type: ignore[union-attr]
     out: Array = np.asarray(g, dtype=np.float64)
     if out.shape == shape:
-        return out
+        return out.copy() if out is g else out
     if out.ndim < len(shape):
         out = np.broadcast_to(out, np.broadcast_shapes(out.shape, shape))
     lead = out.ndim - len(shape)

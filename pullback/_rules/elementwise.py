@@ -263,7 +263,7 @@ def relu(x: V) -> tuple[V, Pullback[V, V]]:
 
 
 def absolute(x: V) -> tuple[V, Pullback[V, V]]:
-    """Absolute value: ``y = |x|``, ``dx = dy * sign(x)``; kink convention ``|x|'(0) = 0``.
+    """Absolute value: ``y = |x|``, ``dx = dy * sign(x)``; kink convention ``|x|'(±0) = +0``.
 
     Args:
         x: a float or a float64 array.
@@ -282,7 +282,8 @@ def absolute(x: V) -> tuple[V, Pullback[V, V]]:
         x = as_value(x, "absolute")
     if isinstance(x, float):
         y = abs(x)
-        d = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else x * 0.0)  # 0 at ±0, nan at nan
+        # +0.0 at both zeros and nan at nan, as np.sign gives on arrays.
+        d = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else abs(x) * 0.0)
     else:
         y = nd(np.abs(x))
         d = nd(np.sign(x))

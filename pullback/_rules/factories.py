@@ -24,7 +24,12 @@ def _constant(c: object, factory: str) -> float:
     real = (int, float, np.integer, np.floating)
     if isinstance(c, (bool, np.bool_)) or not isinstance(c, real):
         raise TypeError(f"{factory}: the constant must be a real number, got {describe(c)}")
-    return float(c)
+    try:
+        return float(c)
+    except OverflowError:
+        raise ValueError(
+            f"{factory}: the constant {describe(c)} is too large for a float64"
+        ) from None
 
 
 class _Frozen:
@@ -91,8 +96,8 @@ class AddConst(_Frozen):
 
 
 def add_const_pullback(dy: V) -> V:
-    """The pullback of ``x + c``: the cotangent passes through unchanged."""
-    return dy
+    """The pullback of ``x + c``: the cotangent passes through (an array as a copy of its own)."""
+    return dy.copy() if type(dy) is np.ndarray else dy
 
 
 class Power(_Frozen):

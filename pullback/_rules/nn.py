@@ -70,6 +70,8 @@ def _array(x: Any, rule: str) -> Array:
     value = as_value(x, rule)
     if not isinstance(value, np.ndarray) or value.ndim == 0:
         raise ValueError(f"{rule}: x must be an array of scores (classes on the last axis)")
+    if value.shape[-1] == 0:
+        raise ValueError(f"{rule}: x has no classes (its last axis is empty), {describe(value)}")
     return value
 
 
@@ -92,6 +94,7 @@ def softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
 
     Raises:
         TypeError: ``x`` is not a real array.
+        ValueError: ``x`` is a float or has no classes (an empty last axis).
 
     >>> import numpy as np
     >>> y, back = softmax(np.array([0.0, 0.0]))
@@ -122,6 +125,7 @@ def log_softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
 
     Raises:
         TypeError: ``x`` is not a real array.
+        ValueError: ``x`` is a float or has no classes (an empty last axis).
 
     >>> import numpy as np
     >>> y, back = log_softmax(np.array([0.0, 0.0]))
@@ -162,7 +166,8 @@ def softmax_cross_entropy(
 
     Raises:
         TypeError: an argument is not a real array.
-        ValueError: the shapes do not fit, or an index is not a class.
+        ValueError: the shapes do not fit, the batch or the classes are empty, or
+            an index is not a class.
 
     >>> import numpy as np
     >>> loss, back = softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))
@@ -171,6 +176,11 @@ def softmax_cross_entropy(
     """
     logits = _matrix(logits, "softmax_cross_entropy", "logits", 2)
     n, classes = logits.shape
+    if n == 0 or classes == 0:  # the mean over no rows, or a softmax over no classes
+        raise ValueError(
+            f"softmax_cross_entropy: logits must have at least one row and one class, "
+            f"got shape {logits.shape}"
+        )
     targets, indices = _targets(labels, n, classes)
     rows = np.arange(n)
     with ieee.quiet():
