@@ -161,7 +161,7 @@ def _as_traced_value(y: Any, primitive: Primitive, values: list[Any]) -> Any:
     # A traced value is a float or a float64 array. NumPy makes scalars of 0-d
     # results: they become floats (float in, float out), or 0-d arrays again
     # where an operand was a 0-d array (a 0-d array is an array, on every path).
-    if type(y) is np.ndarray and y.ndim == 0 or isinstance(y, (np.floating, np.integer)):
+    if (type(y) is np.ndarray and y.ndim == 0) or isinstance(y, (np.floating, np.integer)):
         if any(type(v) is np.ndarray and v.ndim == 0 for v in values):
             return np.array(y, dtype=np.float64)
         return float(y)
