@@ -22,14 +22,14 @@ from ._rules.binary import add as add
 from ._rules.binary import div as div
 from ._rules.binary import mul as mul
 from ._rules.binary import sub as sub
-from ._rules.derived import softplus as softplus
-from ._rules.derived import sqrt as sqrt
 from ._rules.elementwise import cos as cos
 from ._rules.elementwise import exp as exp
 from ._rules.elementwise import log as log
 from ._rules.elementwise import relu as relu
 from ._rules.elementwise import sigmoid as sigmoid
 from ._rules.elementwise import sin as sin
+from ._rules.elementwise import softplus as softplus
+from ._rules.elementwise import sqrt as sqrt
 from ._rules.elementwise import square as square
 from ._rules.elementwise import tanh as tanh
 from ._rules.factories import add_const as add_const

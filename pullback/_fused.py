@@ -23,7 +23,6 @@ template is the same arithmetic, in the same order, as its rule in
 
 from __future__ import annotations
 
-import math
 import types
 import weakref
 from collections.abc import Callable, Sequence
@@ -31,7 +30,9 @@ from typing import Any
 
 from ._fused_arrays import ArrayKernel, kernel_for, run
 from ._rules import elementwise as ew
+from ._rules.derived import entry_of
 from ._rules.factories import AddConst, Power, Scale
+from ._table.scalar import MATH
 from ._types import Array
 
 __all__ = ["PRIMITIVES", "FusedChain", "fusible", "plan"]
@@ -42,43 +43,13 @@ __all__ = ["PRIMITIVES", "FusedChain", "fusible", "plan"]
 # short enough to compile quickly (compiling is linear in the lines anyway).
 CHUNK = 128
 
-_NAMESPACE: dict[str, Any] = {
-    "exp": math.exp,
-    "log": math.log,
-    "sin": math.sin,
-    "cos": math.cos,
-    "tanh": math.tanh,
-    "cosh": math.cosh,
-    "pow": math.pow,
-    "inf": math.inf,
-    "nan": math.nan,
-}
+_NAMESPACE: dict[str, Any] = MATH
 
-# Templates: ``x`` is the running value, ``{d}`` the local derivative of this
-# stage (a fresh name per stage); a derivative taken from the input is
-# computed before ``x`` is overwritten.
-_TEMPLATES: dict[Callable[..., Any], tuple[str, ...]] = {
-    ew.square: ("{d} = 2.0 * x", "x = x * x"),
-    ew.exp: ("x = exp(x)", "{d} = x"),
-    ew.log: ("{d} = 1.0 / x", "x = log(x)"),
-    ew.sin: ("{d} = cos(x)", "x = sin(x)"),
-    ew.cos: ("{d} = -sin(x)", "x = cos(x)"),
-    ew.tanh: ("c = cosh(x)", "{d} = 1.0 / (c * c)", "x = tanh(x)"),
-    # The two tails of sigmoid, as in sigmoid_and_derivative: exp(-|x|)
-    # cannot overflow. (A nan takes the else branch: exp(nan) is nan.)
-    ew.sigmoid: (
-        "if x >= 0.0:",
-        "    e = exp(-x)",
-        "    t = 1.0 + e",
-        "    x = 1.0 / t",
-        "else:",
-        "    e = exp(x)",
-        "    t = 1.0 + e",
-        "    x = e / t",
-        "{d} = e / (t * t)",
-    ),
-    ew.relu: ("x = 0.0 if x <= 0.0 else x", "{d} = 1.0 if x > 0.0 else x * 0.0"),
-}
+# A stage of a library rule is its entry's float code (see _table.scalar): ``x``
+# is the running value, ``{d}`` the local derivative of this stage (a fresh
+# name per stage); a derivative taken from the input is computed before ``x``
+# is overwritten. The same lines are the rule's own float path, so a chain and
+# its stages give the same bits.
 
 
 def _power_expr(v: str, n: float | int) -> str:
@@ -116,10 +87,8 @@ def _stage_lines(stage: Callable[..., Any]) -> StageCode | None:
             return ("x = 1.0 / x", "{d} = x * x"), "-d", None
         derivative = f"{{d}} = {float(n)!r} * {_power_expr('x', n - 1)}"
         return (derivative, f"x = {_power_expr('x', n)}"), "d", None
-    try:
-        template = _TEMPLATES.get(stage)
-    except TypeError:  # an unhashable user rule
-        return None
+    entry = entry_of(stage)
+    template = entry.float_code if entry is not None else None
     return (template, "d", None) if template is not None else None
 
 
@@ -367,10 +336,8 @@ def fusible(stage: object) -> bool:
     kind = type(stage)
     if kind is Scale or kind is AddConst or kind is Power:
         return True
-    try:
-        return stage in _TEMPLATES
-    except TypeError:  # an unhashable user rule
-        return False
+    entry = entry_of(stage)
+    return entry is not None and entry.float_code is not None and entry.array_kernel is not None
 
 
 def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain | None:
@@ -384,5 +351,5 @@ def plan(order: Sequence[Callable[..., Any]], eager: bool = False) -> FusedChain
 # Each named primitive on its own, compiled once at import (never changed after):
 # ``gradient(sigmoid, x)`` at a float takes the same straight-line path as a chain.
 PRIMITIVES: dict[Callable[..., Any], FusedChain] = {
-    rule: chain for rule in _TEMPLATES if (chain := plan((rule,), eager=True)) is not None
+    rule: chain for rule in ew.RULES if (chain := plan((rule,), eager=True)) is not None
 }

@@ -22,75 +22,18 @@ from typing import Any
 import numpy as np
 
 from . import _ieee as ieee
-from ._rules import elementwise as ew
+from ._rules.derived import entry_of
 from ._rules.factories import AddConst, Power, Scale, power_derivative
+from ._table.kernels import ArrayKernel, Derivative, out_buffer
 from ._types import Array
 
 __all__ = ["ArrayKernel", "kernel_for", "run"]
 
-# kernel(x, own, need_value) -> (value, local derivative, constant factor).
-# ``own`` says the kernel may overwrite ``x`` (a buffer of this call, never the
-# caller's array). The local derivative is the array times the factor; the
-# array is None where it is 1 (scale, add_const).
-Derivative = tuple[Array, "Array | None", float]
-ArrayKernel = Callable[[Array, bool, bool], Derivative]
+# The kernels of the table's entries live with them (_table.kernels); the
+# factories' kernels, which take their constant, are here.
 
 
-def _out(x: Array, own: bool) -> Array:
-    return x if own else np.empty_like(x)
-
-
-def square_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    d = np.multiply(2.0, x)
-    return np.multiply(x, x, out=_out(x, own)), d, 1.0
-
-
-def exp_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    y = np.exp(x, out=_out(x, own))
-    return y, y, 1.0
-
-
-def log_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    d = np.divide(1.0, x)
-    return np.log(x, out=_out(x, own)), d, 1.0
-
-
-def sin_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    d = np.cos(x)
-    return np.sin(x, out=_out(x, own)), d, 1.0
-
-
-def cos_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    d = np.sin(x)  # the derivative is -sin: the sign goes into the factor, exactly
-    return np.cos(x, out=_out(x, own)), d, -1.0
-
-
-def tanh_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    c = np.cosh(x)
-    np.multiply(c, c, out=c)
-    np.divide(1.0, c, out=c)
-    return np.tanh(x, out=_out(x, own)), c, 1.0
-
-
-def sigmoid_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    # As sigmoid_and_derivative: e = exp(-|x|), t = 1 + e, y = (1 or e)/t, d = e/t².
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    t = np.add(e, 1.0)
-    if need_value:
-        y = np.where(x >= 0.0, 1.0, e)
-        np.divide(y, t, out=y)
-    else:
-        y = x  # not wanted: the last stage of a gradient
-    np.multiply(t, t, out=t)
-    np.divide(e, t, out=e)
-    return y, e, 1.0
-
-
-def relu_kernel(x: Array, own: bool, need_value: bool) -> Derivative:
-    y = np.where(x <= 0.0, 0.0, x)
-    return y, np.sign(y), 1.0
+_out = out_buffer
 
 
 def _scale_kernel(c: float) -> ArrayKernel:
@@ -117,18 +60,6 @@ def _power_kernel(n: float | int) -> ArrayKernel:
     return power_kernel
 
 
-_KERNELS: dict[Callable[..., Any], ArrayKernel] = {
-    ew.square: square_kernel,
-    ew.exp: exp_kernel,
-    ew.log: log_kernel,
-    ew.sin: sin_kernel,
-    ew.cos: cos_kernel,
-    ew.tanh: tanh_kernel,
-    ew.sigmoid: sigmoid_kernel,
-    ew.relu: relu_kernel,
-}
-
-
 def kernel_for(stage: Callable[..., Any]) -> ArrayKernel | None:
     """The array kernel of a library primitive, or None for any other rule."""
     kind = type(stage)
@@ -138,10 +69,9 @@ def kernel_for(stage: Callable[..., Any]) -> ArrayKernel | None:
         return _add_const_kernel(stage.c)  # type: ignore[attr-defined]
     if kind is Power:
         return _power_kernel(stage.n)  # type: ignore[attr-defined]
-    try:
-        return _KERNELS.get(stage)
-    except TypeError:  # an unhashable user rule
-        return None
+    entry = entry_of(stage)
+    kernel: ArrayKernel | None = entry.array_kernel if entry is not None else None
+    return kernel
 
 
 def run(kernels: tuple[ArrayKernel, ...], x: Array, need_value: bool) -> tuple[Array, Array]:

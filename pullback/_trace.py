@@ -22,7 +22,7 @@ from . import _ieee as ieee
 from . import _traced_ops as ops
 from ._compose import Composition
 from ._graph import Primitive, Trace, Traced, apply, concrete
-from ._rules import elementwise as ew
+from ._rules.derived import entry_of
 from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
 from ._trees import flatten, leaf_paths, unflatten
@@ -454,12 +454,9 @@ def _primitive_for(rule: Callable[..., Any]) -> Primitive:
         return ops.scale_primitive(rule)
     if kind is Power:
         return ops.power_primitive(rule.n)  # type: ignore[attr-defined]
-    try:
-        known = _LIBRARY.get(rule)
-    except TypeError:  # an unhashable rule
-        known = None
-    if known is not None:
-        return known
+    entry = entry_of(rule)
+    if entry is not None:  # a library rule: its entry in the table
+        return entry
     return Primitive.of_rule(rule_name(rule), rule, _arity(rule))
 
 
@@ -470,19 +467,6 @@ def _arity(rule: Callable[..., Any]) -> int:
         return 1
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return max(1, len(positional))
-
-
-_LIBRARY: dict[Callable[..., Any], Primitive] = {
-    ew.exp: ops.EXP,
-    ew.log: ops.LOG,
-    ew.sin: ops.SIN,
-    ew.cos: ops.COS,
-    ew.tanh: ops.TANH,
-    ew.sigmoid: ops.SIGMOID,
-    ew.relu: ops.RELU,
-    ew.square: ops.SQUARE,
-    ew.absolute: ops.ABS,
-}
 
 
 class _Lifted:

@@ -20,9 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _ieee as ieee
-from ._fused import PRIMITIVES
 from ._graph import Primitive, Traced, apply
-from ._rules import elementwise as ew
 from ._rules import nn
 from ._rules.factories import Scale, power, power_derivative
 from ._table import UFUNCS
@@ -113,25 +111,12 @@ def neg_at_floats(a: float) -> tuple[float, float]:
     return -a, -1.0
 
 
-def _compiled(rule: Callable[..., Any]) -> Callable[[float], tuple[float, float]]:
-    # The library's compiled straight-line code for this primitive (see _fused).
-    return PRIMITIVES[rule].value_and_gradient
-
-
 for _entry, _at_floats in (
     (ADD, add_at_floats),
     (SUB, sub_at_floats),
     (MUL, mul_at_floats),
     (DIV, div_at_floats),
     (NEG, neg_at_floats),
-    (EXP, _compiled(ew.exp)),
-    (LOG, _compiled(ew.log)),
-    (SIN, _compiled(ew.sin)),
-    (COS, _compiled(ew.cos)),
-    (TANH, _compiled(ew.tanh)),
-    (SIGMOID, _compiled(ew.sigmoid)),
-    (RELU, _compiled(ew.relu)),
-    (SQUARE, _compiled(ew.square)),
 ):
     _entry.at_floats = _at_floats
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels as k
 from .entry import Primitive
+from .kernels import ArrayKernel
 
 __all__ = ["UNARY", "strong_zero", "unary"]
 
@@ -40,7 +42,11 @@ def strong_zero(g: Any, r: Any) -> Any:
 
 
 def unary(
-    *ufuncs: Any, edge: str = "", forward: Callable[..., Any] | None = None
+    *ufuncs: Any,
+    edge: str = "",
+    forward: Callable[..., Any] | None = None,
+    float_code: tuple[str, ...] | None = None,
+    array_kernel: ArrayKernel | None = None,
 ) -> Callable[[Callable[[Any, Any], Any]], Primitive]:
     """Make an entry from its local derivative ``d(x, y)``; the function's name is the entry's.
 
@@ -50,6 +56,10 @@ def unary(
         edge: the convention at the edges, for the reference page.
         forward: the value, when it is not the ufunc itself (the library's own
             functions, such as sigmoid).
+        float_code: the value and derivative at a float as ``math`` code, for
+            the float fast paths and fused chains (see ``scalar``).
+        array_kernel: the value and derivative on an array into the call's own
+            buffers, for fused array chains and the public rule (see ``kernels``).
 
     Returns:
         A decorator turning ``d(x, y)`` into the :class:`Primitive`.
@@ -64,7 +74,16 @@ def unary(
         pullback.__name__ = pullback.__qualname__ = f"{name}_pullback"
         doc = (derivative.__doc__ or "").strip().splitlines()[0]
         value = forward if forward is not None else ufuncs[0]
-        entry = Primitive(name, value, (pullback,), 1, doc=doc, edge=edge)
+        entry = Primitive(
+            name,
+            value,
+            (pullback,),
+            1,
+            doc=doc,
+            edge=edge,
+            float_code=float_code,
+            array_kernel=array_kernel,
+        )
         for ufunc in ufuncs:
             UNARY[ufunc] = entry
         return entry
@@ -79,7 +98,12 @@ _LN10 = math.log(10.0)
 # -- exponentials and logarithms --------------------------------------------------
 
 
-@unary(np.exp, edge="exp(1000) = inf, exp'(x) = exp(x)")
+@unary(
+    np.exp,
+    edge="exp(1000) = inf, exp'(x) = exp(x)",
+    float_code=("x = exp(x)", "{d} = x"),
+    array_kernel=k.exp_kernel,
+)
 def exp(x: Any, y: Any) -> Any:
     """e**x; d = y."""
     return y
@@ -99,7 +123,12 @@ def expm1(x: Any, y: Any) -> Any:
     return np.exp(x)
 
 
-@unary(np.log, edge="log(0) = -inf, log'(0) = +inf; log(x < 0) = nan")
+@unary(
+    np.log,
+    edge="log(0) = -inf, log'(0) = +inf; log(x < 0) = nan",
+    float_code=("{d} = 1.0 / x", "x = log(x)"),
+    array_kernel=k.log_kernel,
+)
 def log(x: Any, y: Any) -> Any:
     """Natural logarithm; d = 1/x."""
     return 1.0 / x
@@ -138,7 +167,7 @@ def cbrt(x: Any, y: Any) -> Any:
     return 1.0 / (3.0 * (y * y))
 
 
-@unary(np.square)
+@unary(np.square, float_code=("{d} = 2.0 * x", "x = x * x"), array_kernel=k.square_kernel)
 def square(x: Any, y: Any) -> Any:
     """x²; d = 2x."""
     return 2.0 * x
@@ -153,13 +182,13 @@ def reciprocal(x: Any, y: Any) -> Any:
 # -- trigonometric ---------------------------------------------------------------------
 
 
-@unary(np.sin)
+@unary(np.sin, float_code=("{d} = cos(x)", "x = sin(x)"), array_kernel=k.sin_kernel)
 def sin(x: Any, y: Any) -> Any:
     """Sine; d = cos x."""
     return np.cos(x)
 
 
-@unary(np.cos)
+@unary(np.cos, float_code=("{d} = -sin(x)", "x = cos(x)"), array_kernel=k.cos_kernel)
 def cos(x: Any, y: Any) -> Any:
     """Cosine; d = -sin x."""
     return -np.sin(x)
@@ -216,7 +245,12 @@ def cosh(x: Any, y: Any) -> Any:
     return np.sinh(x)
 
 
-@unary(np.tanh, edge="d = 1/cosh² (not 1 - y², which rounds to 0 in the tails)")
+@unary(
+    np.tanh,
+    edge="d = 1/cosh² (not 1 - y², which rounds to 0 in the tails)",
+    float_code=("r = 1.0 / cosh(x)", "{d} = r * r", "x = tanh(x)"),
+    array_kernel=k.tanh_kernel,
+)
 def tanh(x: Any, y: Any) -> Any:
     """Hyperbolic tangent; d = 1/cosh²x."""
     # (1/cosh x)² rather than 1/(cosh x)²: cosh² overflows past |x| = 355, while
@@ -250,7 +284,14 @@ def arctanh(x: Any, y: Any) -> Any:
 # -- signs and kinks -------------------------------------------------------------------
 
 
-@unary(np.absolute, np.fabs, edge="kink: |x|'(0) = 0")
+@unary(
+    np.absolute,
+    np.fabs,
+    edge="kink: |x|'(0) = 0",
+    # +0 at both zeros (abs(x) * 0.0) and nan at nan, as np.sign gives.
+    float_code=("{d} = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else abs(x) * 0.0)", "x = abs(x)"),
+    array_kernel=k.absolute_kernel,
+)
 def absolute(x: Any, y: Any) -> Any:
     """|x|; d = sign x."""
     return np.sign(x)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._ieee import quiet
+from .scalar import compile_float_code
 
 __all__ = [
     "Composite",
@@ -53,9 +54,25 @@ class Primitive:
             may raise ArithmeticError or ValueError, and then ``forward`` runs.
         rule: for a user's rule lifted into traced code: ``rule(*xs) -> (y,
             pullback)``; its pullback is first-order only (``vjps`` is None).
+        float_code: for an elementwise entry, its value and derivative at a
+            float as straight-line ``math`` code (see ``scalar``); it gives
+            ``at_floats`` and the entry's stage in fused chains.
+        array_kernel: for an elementwise entry, its value and derivative on an
+            array, written into the call's own buffers (see ``kernels``).
     """
 
-    __slots__ = ("arity", "at_floats", "doc", "edge", "forward", "name", "rule", "vjps")
+    __slots__ = (
+        "arity",
+        "array_kernel",
+        "at_floats",
+        "doc",
+        "edge",
+        "float_code",
+        "forward",
+        "name",
+        "rule",
+        "vjps",
+    )
 
     def __init__(
         self,
@@ -67,6 +84,8 @@ class Primitive:
         edge: str = "",
         at_floats: Callable[..., tuple[float, Any]] | None = None,
         rule: Callable[..., tuple[Any, Any]] | None = None,
+        float_code: tuple[str, ...] | None = None,
+        array_kernel: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -74,8 +93,12 @@ class Primitive:
         self.arity = arity
         self.doc = doc
         self.edge = edge
-        self.at_floats = at_floats
         self.rule = rule
+        self.float_code = float_code
+        self.array_kernel = array_kernel
+        if at_floats is None and float_code is not None:
+            at_floats = compile_float_code(name, float_code)
+        self.at_floats = at_floats
 
     @classmethod
     def of_rule(cls, name: str, rule: Callable[..., tuple[Any, Any]], arity: int) -> Primitive:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels as k
 from .elementwise import unary
 from .entry import Primitive, expand_reduced, normalize_axes
 
@@ -31,16 +32,42 @@ def _softplus_value(x: Any) -> Any:
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
 
 
-@unary(forward=_sigmoid_value, edge="σ'(x) = σ(x)·σ(-x): σ'(40) = 4.2e-18, not 0")
+@unary(
+    forward=_sigmoid_value,
+    edge="σ'(x) = σ(x)·σ(-x) = e/(1+e)² with e = exp(-|x|): σ'(40) = 4.2e-18, not 0",
+    # The two tails as in _sigmoid_value: exp(-|x|) cannot overflow. (A nan
+    # takes the else branch: exp(nan) is nan.)
+    float_code=(
+        "if x >= 0.0:",
+        "    e = exp(-x)",
+        "    t = 1.0 + e",
+        "    x = 1.0 / t",
+        "else:",
+        "    e = exp(x)",
+        "    t = 1.0 + e",
+        "    x = e / t",
+        "{d} = e / (t * t)",
+    ),
+    array_kernel=k.sigmoid_kernel,
+)
 def sigmoid(x: Any, y: Any) -> Any:
     """Logistic sigmoid 1/(1 + e^-x), exact in both tails; d = σ(x)·σ(-x)."""
-    return y * SIGMOID(-x)
+    # σ(x)·σ(-x) = e/(1+e)² for e = exp(-|x|): one expression for both signs,
+    # traceable (|x|'s kink at 0 is where e/(1+e)² is flat).
+    e = np.exp(-np.abs(x))
+    t = 1.0 + e
+    return e / (t * t)
 
 
 SIGMOID: Primitive = sigmoid
 
 
-@unary(forward=_relu_value, edge="kink: relu'(0) = 0; relu(nan) = nan with derivative nan")
+@unary(
+    forward=_relu_value,
+    edge="kink: relu'(0) = 0; relu(nan) = nan with derivative nan",
+    float_code=("x = 0.0 if x <= 0.0 else x", "{d} = 1.0 if x > 0.0 else x * 0.0"),
+    array_kernel=k.relu_kernel,
+)
 def relu(x: Any, y: Any) -> Any:
     """Rectifier max(x, 0); d = 1 where x > 0, else 0."""
     # 0 * |x| is +0 on the flat piece (x * 0 would be -0 for x < 0) and nan at nan.
