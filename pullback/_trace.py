@@ -445,7 +445,7 @@ def lift(rule: Callable[..., Any]) -> Callable[..., Any]:
         stages = tuple(lift(stage) for stage in rule.stages[::-1])
         return _LiftedChain(stages, repr(rule))
     primitive = _primitive_for(rule)
-    return _Lifted(primitive)
+    return _Lifted(primitive, rule)
 
 
 def _primitive_for(rule: Callable[..., Any]) -> Primitive:
@@ -474,12 +474,12 @@ class _Lifted:
 
     __slots__ = ("__name__", "__signature__", "primitive")
 
-    def __init__(self, primitive: Primitive) -> None:
+    def __init__(self, primitive: Primitive, rule: Callable[..., Any]) -> None:
         self.primitive = primitive
         self.__name__ = primitive.name
         signature: inspect.Signature | None
         try:  # the rule's parameter names, for walkthroughs and errors
-            signature = inspect.signature(primitive.rule or primitive.forward)
+            signature = inspect.signature(rule)
         except (TypeError, ValueError):
             signature = None
         self.__signature__ = signature

@@ -1,14 +1,10 @@
-"""The table's entries as Python's operators record them, with the float fast paths.
+"""The table's entries as Python's operators record them: names, constant powers, indexing.
 
 Every derivative here comes from the table (``_table``): ``x + y`` records the
 entry of ``np.add``, ``x[key]`` the indexing entry. What this module adds is
-the hot path of traced scalar code: for the primitives that the composition
-layer already compiles to straight-line ``math`` code (``_fused``), that code
-gives the value and the partial derivatives at floats, so a node keeps
-numbers instead of a pullback. They are attached to the entries once, here,
-at import (the table sits below the compiler and cannot import it); each
-gives exactly the value and derivative of its entry, and raises at a special
-value, where the entry's NumPy forward gives the IEEE answer.
+the names Python's operators use (``x + y`` records the entry of ``np.add``),
+constant exponents and bases, and indexing. The float fast paths are the
+entries' own (their ``at_floats``).
 """
 
 from __future__ import annotations
@@ -75,50 +71,6 @@ SQUARE = UFUNCS[np.square]
 MATMUL = UFUNCS[np.matmul]
 REMAINDER = UFUNCS[np.remainder]
 
-
-# -- at floats: the value and the partial derivatives as numbers -------------------
-# Python's float arithmetic raises at overflow; the entry's forward then gives
-# the IEEE answer.
-
-
-def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
-    return a + b, (1.0, 1.0)
-
-
-def sub_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
-    return a - b, (1.0, -1.0)
-
-
-def mul_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
-    return a * b, (b, a)
-
-
-def div_at_floats(a: float, b: float) -> tuple[float, Callable[[Any], tuple[Any, Any]]]:
-    # Not stored partials 1/b and -y/b, which overflow first at a tiny b (then
-    # 0 * inf = nan where the entry gives 0): the cotangent is divided first,
-    # as the entry's pullback does. a / b raises at b = 0, and the entry's
-    # forward then gives the IEEE answer.
-    y = a / b
-
-    def div_pullback(g: Any) -> tuple[Any, Any]:
-        da = g / b
-        return da, -da * y
-
-    return y, div_pullback
-
-
-def neg_at_floats(a: float) -> tuple[float, float]:
-    return -a, -1.0
-
-
-for _entry, _at_floats in (
-    (ADD, add_at_floats),
-    (SUB, sub_at_floats),
-    (MUL, mul_at_floats),
-    (DIV, div_at_floats),
-    (NEG, neg_at_floats),
-):
-    _entry.at_floats = _at_floats
 
 # The network rules of the seeds: first derivatives from the rules themselves.
 AFFINE = Primitive.of_rule("affine", nn.affine, 3)

@@ -29,12 +29,16 @@ Partials = Callable[[Any, Any, Any], tuple[Any, Any]]
 _LN2 = math.log(2.0)
 
 
-def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
+def binary(
+    *ufuncs: Any, edge: str = "", at_floats: Callable[..., tuple[float, Any]] | None = None
+) -> Callable[[Partials], Primitive]:
     """Make an entry from its partial derivatives ``(a, b, y) -> (∂y/∂a, ∂y/∂b)``.
 
     Args:
         *ufuncs: the NumPy ufuncs this entry answers (the first computes the value).
         edge: the convention at the edges, for the reference page.
+        at_floats: the value and the partials at two floats in Python's own
+            arithmetic (the hot path of scalar code), raising at a special value.
 
     Returns:
         A decorator turning the partials into the :class:`Primitive`.
@@ -49,10 +53,24 @@ def binary(*ufuncs: Any, edge: str = "") -> Callable[[Partials], Primitive]:
         def second_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
             return unbroadcast(_times(g, partials(a, b, y)[1]), shape_of(b))
 
+        def plain(g: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
+            da, db = partials(a, b, y)
+            return g * da, g * db
+
         first_pullback.__name__ = first_pullback.__qualname__ = f"{name}_pullback_a"
         second_pullback.__name__ = second_pullback.__qualname__ = f"{name}_pullback_b"
+        plain.__name__ = plain.__qualname__ = f"{name}_products"
         doc = (partials.__doc__ or "").strip().splitlines()[0]
-        entry = Primitive(name, ufuncs[0], (first_pullback, second_pullback), 2, doc=doc, edge=edge)
+        entry = Primitive(
+            name,
+            ufuncs[0],
+            (first_pullback, second_pullback),
+            2,
+            doc=doc,
+            edge=edge,
+            at_floats=at_floats,
+            plain=plain,
+        )
         for ufunc in ufuncs:
             BINARY[ufunc] = entry
         return entry
@@ -78,22 +96,58 @@ def _tie_share(a: Any, b: Any, wins: Any) -> tuple[Any, Any]:
 # -- arithmetic -----------------------------------------------------------------------
 
 
-@binary(np.add)
+# At two floats: the value and the partials in Python's arithmetic, which
+# raises at a special value (1/0); the entry's NumPy form then gives the IEEE answer.
+
+
+def add_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a + b, (1.0, 1.0)
+
+
+def sub_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a - b, (1.0, -1.0)
+
+
+def mul_at_floats(a: float, b: float) -> tuple[float, tuple[float, float]]:
+    return a * b, (b, a)
+
+
+def div_at_floats(a: float, b: float) -> tuple[float, Callable[[Any], tuple[Any, Any]]]:
+    # A pullback, not stored partials 1/b and -y/b, which overflow first at a
+    # tiny b (then 0 * inf = nan where the entry gives 0): the cotangent is
+    # divided first, as the entry's pullback does.
+    y = a / b
+
+    def div_pullback(g: Any) -> tuple[Any, Any]:
+        da = g / b
+        return da, -da * y
+
+    return y, div_pullback
+
+
+@binary(np.add, at_floats=add_at_floats)
 def add(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a + b; (1, 1)."""
     return 1.0, 1.0
 
 
-@binary(np.subtract)
+@binary(np.subtract, at_floats=sub_at_floats)
 def sub(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a - b; (1, -1)."""
     return 1.0, -1.0
 
 
-@binary(np.multiply)
+@binary(np.multiply, at_floats=mul_at_floats)
 def mul(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a * b, the book's multiply node; (b, a)."""
     return b, a
+
+
+def div_products(g: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    # The cotangent is divided first: stored partials 1/b and -y/b would
+    # overflow first at a tiny b (then 0 * inf = nan where this is 0).
+    da = g / b
+    return da, -da * y
 
 
 def div_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
@@ -116,6 +170,8 @@ div = Primitive(
     2,
     doc="a / b; (dy/b, -(dy/b) y).",
     edge="1/0 = inf, 0/0 = nan (IEEE 754)",
+    at_floats=div_at_floats,
+    plain=div_products,
 )
 BINARY[np.true_divide] = div
 

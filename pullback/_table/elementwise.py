@@ -297,7 +297,7 @@ def absolute(x: Any, y: Any) -> Any:
     return np.sign(x)
 
 
-@unary(np.negative)
+@unary(np.negative, float_code=("x = -x", "{d} = -1.0"))
 def negative(x: Any, y: Any) -> Any:
     """-x; d = -1."""
     return -1.0

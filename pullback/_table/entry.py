@@ -59,6 +59,10 @@ class Primitive:
             ``at_floats`` and the entry's stage in fused chains.
         array_kernel: for an elementwise entry, its value and derivative on an
             array, written into the call's own buffers (see ``kernels``).
+        plain: for a binary elementwise entry, ``plain(g, y, a, b) -> (da, db)``,
+            the cotangents before summing back, in IEEE arithmetic with no
+            strong zero (the public rules' pullback, as a chain of rules
+            multiplies: 0 * inf is nan there, as the README says).
     """
 
     __slots__ = (
@@ -70,6 +74,7 @@ class Primitive:
         "float_code",
         "forward",
         "name",
+        "plain",
         "rule",
         "vjps",
     )
@@ -86,6 +91,7 @@ class Primitive:
         rule: Callable[..., tuple[Any, Any]] | None = None,
         float_code: tuple[str, ...] | None = None,
         array_kernel: Callable[..., Any] | None = None,
+        plain: Callable[..., tuple[Any, Any]] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -96,6 +102,7 @@ class Primitive:
         self.rule = rule
         self.float_code = float_code
         self.array_kernel = array_kernel
+        self.plain = plain
         if at_floats is None and float_code is not None:
             at_floats = compile_float_code(name, float_code)
         self.at_floats = at_floats
