@@ -13,10 +13,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import _ieee as ieee
+from .._table.library import LOG_SOFTMAX, SOFTMAX
 from .._types import Array, Pullback
 from .._values import as_value, describe
 
 __all__ = ["affine", "log_softmax", "softmax", "softmax_cross_entropy"]
+
+assert SOFTMAX.vjps is not None and LOG_SOFTMAX.vjps is not None
+softmax_vjp = SOFTMAX.vjps[0]
+log_softmax_vjp = LOG_SOFTMAX.vjps[0]
+assert softmax_vjp is not None and log_softmax_vjp is not None
 
 
 def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
@@ -102,13 +108,13 @@ def softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
     (array([0.5, 0.5]), array([ 0.25, -0.25]))
     """
     x = _array(x, "softmax")
+    axis = (x.ndim - 1,)
     with ieee.quiet():
-        shifted, lse = _shifted(x)
-        y = np.exp(shifted - lse)
+        y = SOFTMAX.forward(x, axis=axis)  # the table's entry: its value and its vjp
 
     def softmax_pullback(dy: Array) -> Array:
         with ieee.quiet():
-            dx: Array = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+            dx: Array = softmax_vjp(dy, y, x, axis=axis)
         return dx
 
     return y, softmax_pullback
@@ -133,14 +139,13 @@ def log_softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
     (array([-0.693147, -0.693147]), array([ 0.5, -0.5]))
     """
     x = _array(x, "log_softmax")
+    axis = (x.ndim - 1,)
     with ieee.quiet():
-        shifted, lse = _shifted(x)
-        y = shifted - lse
-        probabilities = np.exp(y)
+        y = LOG_SOFTMAX.forward(x, axis=axis)  # the table's entry: its value and its vjp
 
     def log_softmax_pullback(dy: Array) -> Array:
         with ieee.quiet():
-            dx: Array = dy - probabilities * np.asarray(dy).sum(axis=-1, keepdims=True)
+            dx: Array = log_softmax_vjp(np.asarray(dy), y, x, axis=axis)
         return dx
 
     return y, log_softmax_pullback
