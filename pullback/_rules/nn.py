@@ -7,22 +7,29 @@ needs is captured by the pullback of one call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import _ieee as ieee
+from .._table.entry import Primitive
 from .._table.library import LOG_SOFTMAX, SOFTMAX
 from .._types import Array, Pullback
 from .._values import as_value, describe
 
 __all__ = ["affine", "log_softmax", "softmax", "softmax_cross_entropy"]
 
-assert SOFTMAX.vjps is not None and LOG_SOFTMAX.vjps is not None
-softmax_vjp = SOFTMAX.vjps[0]
-log_softmax_vjp = LOG_SOFTMAX.vjps[0]
-assert softmax_vjp is not None and log_softmax_vjp is not None
+
+def _vjp(entry: Primitive) -> Callable[..., Any]:
+    vjps = entry.vjps
+    assert vjps is not None and vjps[0] is not None
+    return vjps[0]
+
+
+softmax_vjp = _vjp(SOFTMAX)
+log_softmax_vjp = _vjp(LOG_SOFTMAX)
 
 
 def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
