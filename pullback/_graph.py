@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from . import _traced_ops as _ops
 from ._ieee import quiet
 from ._table.entry import Primitive, as_float_if_scalar
 from ._tracing import dispatch
@@ -522,6 +523,3 @@ def _is_constant(x: Any) -> bool:
     if kind is np.ndarray:
         return bool(x.dtype.kind in "iufb")
     return isinstance(x, (float, int, np.floating, np.integer, np.bool_))
-
-
-from . import _traced_ops as _ops  # noqa: E402  (its primitives use the classes above)

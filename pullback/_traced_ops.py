@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from . import _ieee as ieee
-from ._graph import Primitive, Traced, apply
 from ._rules import nn
 from ._rules.factories import Scale, power, power_derivative
 from ._table import UFUNCS
+from ._table.entry import Primitive
 from ._table.library import LOG_SOFTMAX, LOGSUMEXP, RELU, SIGMOID, SOFTMAX, SOFTPLUS
 from ._table.reductions import SUM
 from ._table.shapes import INDEX, index_key
@@ -90,12 +90,18 @@ def power_primitive(n: float) -> Primitive:
     def power_pullback(g: Any, y: Any, x: Any) -> Any:
         if rule.n == 0:
             return g * 0.0
-        return g * (float(rule.n) * apply(power_primitive(rule.n - 1), x))
+        return g * (float(rule.n) * power_primitive(rule.n - 1)(x))
 
     def power_at_floats(x: float) -> tuple[float, float]:
         return ieee.pow(x, rule.n), power_derivative(x, rule.n)
 
     return Primitive(repr(rule), power_forward, (power_pullback,), 1, at_floats=power_at_floats)
+
+
+def _is_traced(x: Any) -> bool:
+    # Entries are applied by calling them: a traced operand answers through
+    # __pullback_apply__, so this module needs nothing of the tracer's.
+    return hasattr(type(x), "__pullback_apply__")
 
 
 def _is_number(x: Any) -> bool:
@@ -106,11 +112,11 @@ def _is_number(x: Any) -> bool:
 
 def power_of(x: Any, exponent: Any) -> Any:
     """``x ** exponent``: a constant exponent is ``power(n)``; a traced one is ``np.power``."""
-    if type(exponent) is Traced or (type(exponent) is np.ndarray and exponent.dtype.kind in "iuf"):
+    if _is_traced(exponent) or (type(exponent) is np.ndarray and exponent.dtype.kind in "iuf"):
         return np.power(x, exponent)
     if not _is_number(exponent):
         return NotImplemented
-    return apply(power_primitive(float(exponent)), x)
+    return power_primitive(float(exponent))(x)
 
 
 def exponential_of(base: Any, x: Any) -> Any:
@@ -120,7 +126,7 @@ def exponential_of(base: Any, x: Any) -> Any:
     if not _is_number(base):
         return NotImplemented
     if base > 0:
-        return apply(EXP, apply(MUL, x, math.log(base)))
+        return EXP(MUL(x, math.log(base)))
     return np.power(float(base), x)
 
 
@@ -146,6 +152,6 @@ def scale_primitive(rule: Callable[..., Any]) -> Primitive:
 
 def index(x: Any, key: Any) -> Any:
     """``x[key]`` for a traced array: an element is a float, a slice an array."""
-    if type(x) is Traced and type(x.value) is float:
+    if _is_traced(x) and type(x.__pullback_concrete__()) is float:
         raise TypeError(f"indexing: a traced float cannot be indexed (got key {describe(key)})")
-    return apply(INDEX, x, key=index_key(key))
+    return INDEX(x, key=index_key(key))
