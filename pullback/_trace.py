@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -64,15 +65,20 @@ class TracedRule:
             if type(x) is not float:
                 flat = False
                 break
+        running = _RUNNING.get()
         if flat:  # the common case: float arguments, no tree to flatten
-            trace_ = Trace(1)
+            trace_ = Trace(running + 1)
             trace_.nodes.extend([_LEAF] * len(xs))
             leaves: tuple[Any, ...] = xs
             specs: tuple[tuple[Any, int], ...] | None = None
             args: list[Any] = [Traced(x, trace_, i) for i, x in enumerate(xs)]
         else:
-            trace_, leaves, specs, args = self._trees(xs)
-        out = self.function(*args)
+            trace_, leaves, specs, args = self._trees(xs, running)
+        token = _RUNNING.set(trace_.depth)
+        try:
+            out = self.function(*args)
+        finally:
+            _RUNNING.reset(token)
         nodes = trace_.finish()  # frozen: nothing is recorded after the call
         if type(out) is Traced and out.owner is trace_:
             y = out.value
@@ -115,8 +121,12 @@ class TracedRule:
         (('a', 'b', 'mul', 'add'), (2.0, 3.0, 6.0, 8.0))
         """
         log: list[tuple[str, Any, tuple[Any, ...]]] = []
-        trace_, leaves, _, args = self._trees(xs, log)
-        out = self.function(*args)
+        trace_, leaves, _, args = self._trees(xs, _RUNNING.get(), log)
+        token = _RUNNING.set(trace_.depth)
+        try:
+            out = self.function(*args)
+        finally:
+            _RUNNING.reset(token)
         nodes = trace_.finish()
         if not (type(out) is Traced and out.owner is trace_):
             raise TypeError(
@@ -144,12 +154,15 @@ class TracedRule:
         return [params[i] if i < len(params) else f"x{i + 1}" for i in range(count)]
 
     def _trees(
-        self, xs: tuple[Any, ...], log: list[tuple[str, Any, tuple[Any, ...]]] | None = None
+        self,
+        xs: tuple[Any, ...],
+        running: int,
+        log: list[tuple[str, Any, tuple[Any, ...]]] | None = None,
     ) -> tuple[Trace, tuple[Any, ...], tuple[tuple[Any, int], ...], list[Any]]:
         """Flatten trees of values (and traced values of an enclosing trace)."""
         leaves: list[Any] = []
         specs = []
-        depth = 1
+        depth = running + 1
         for position, x in enumerate(xs, start=1):
             kind = type(x)
             if kind is dict or kind is list or kind is tuple:
@@ -181,6 +194,14 @@ class TracedRule:
 
 
 _LEAF: tuple[tuple[int, ...], Any] = ((), None)  # an argument's node: no parents, no vjp
+
+# The depth of the traced call running in this context (0: none). A traced
+# call made while another runs is nested in it, whatever its arguments: so a
+# function traced inside another may close over the outer call's traced values
+# (perturbation confusion, as Siskind and Pearlmutter call the bug, cannot
+# happen). Per context (so per thread), set for the call and reset after it:
+# nothing is left behind.
+_RUNNING: ContextVar[int] = ContextVar("pullback_running_trace_depth", default=0)
 
 
 @dataclass(frozen=True)
@@ -383,10 +404,13 @@ def trace(f: Callable[[Unpack[_Args]], _Y]) -> MultiRule[Unpack[_Args], _Y]: ...
 def trace(f: Callable[..., Any]) -> Any:
     """Turn an ordinary Python function of values into a rule (works as a decorator).
 
-    Inside ``f`` the arguments are traced values: use ``+ - * / **``, unary
-    minus, ``abs``, comparisons on their concrete values for control flow (the
-    gradient is that of the branch taken), and the functions of
-    :mod:`pullback.ops`. Arguments may be floats, arrays, or nested tuples,
+    Inside ``f`` the arguments are traced values: write ordinary Python and
+    NumPy (operators, ``np.exp``, ``np.sum(x, axis=1)``, ``x @ w``, methods,
+    indexing; see docs/numpy.md), comparisons on their concrete values for
+    control flow (the gradient is that of the branch taken), and the functions
+    of :mod:`pullback.ops`. A traced function called while another runs is
+    nested in it and may use its traced values (a closure): derivatives of
+    derivatives. Arguments may be floats, arrays, or nested tuples,
     lists and dicts of them (a model's parameters); the gradient has the same
     structure. An argument the output does not depend on gets a zero cotangent.
 
