@@ -82,6 +82,9 @@ def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  
             values, derivatives = fused.array_value_and_gradient(x)
             return values, array_pullback(derivatives, f)
     xs = _arguments(x, more)
+    traced = _traced_form(f, xs)
+    if traced is not None:  # inside traced code: the rule is traced again (nested)
+        return traced(*xs)  # type: ignore[no-any-return]
     y, back, args = _forward(f, xs, "pullback")
     if type(y) is np.ndarray:
         y = owned([y], (*xs, *args))[0]  # a rule may hand back its argument: copy it
@@ -179,6 +182,9 @@ def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any]:
+    traced = _traced_form(f, xs)
+    if traced is not None:  # inside traced code: the rule is traced again (nested)
+        f = traced
     y, back, args = _forward(f, xs, api)
     if _is_traced(y) or getattr(f, "__pullback_checks_arguments__", False):
         # A traced rule gives values and cotangents of its own (trees of them).
@@ -206,6 +212,22 @@ def _seed(y: Any) -> Any:
         return 1.0
     base = y.__pullback_concrete__() if _is_traced(y) else y
     return 1.0 if type(base) is float else np.ones_like(base)
+
+
+def _traced_form(f: Any, xs: tuple[Any, ...]) -> Any:
+    """For traced arguments (``gradient(exp, x)`` inside traced code): ``f`` as a traced rule.
+
+    The traced value's type says how (``__pullback_differentiate__``), so this
+    layer needs nothing of the tracer's; None when no argument is traced or ``f``
+    is already a traced rule.
+    """
+    if getattr(f, "__pullback_checks_arguments__", False) or not callable(f):
+        return None
+    for x in xs:
+        hook = getattr(type(x), "__pullback_differentiate__", None)
+        if hook is not None:
+            return hook(f)
+    return None
 
 
 def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[Value, ...]]:

@@ -349,6 +349,15 @@ class Traced(ArrayMethods):
         return concrete(self)
 
     @staticmethod
+    def __pullback_differentiate__(rule: Any) -> Any:
+        # gradient(exp, x) on a traced x: the rule, lifted and traced (nested in
+        # the running trace). The tracing module imports this one, so it is
+        # reached at call time.
+        from ._trace import traceable
+
+        return traceable(rule)
+
+    @staticmethod
     def __pullback_apply__(
         primitive: Primitive, args: tuple[Any, ...], params: dict[str, Any]
     ) -> Any:

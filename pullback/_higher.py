@@ -36,18 +36,30 @@ def jacobian(f: Callable[..., Any], x: Any) -> Any:
            [0., 4.]])
     """
     require_callable(f, "jacobian")
-    x = as_value(x, f"jacobian({rule_name(f)})")
+    nested = _is_traced(x)  # inside traced code: the Jacobian is itself traced
+    if not nested:
+        x = as_value(x, f"jacobian({rule_name(f)})")
     y, back = pullback(f, x)
-    if type(y) is float:
+    shape = np.shape(y)
+    if not shape and type(_concrete(y)) is float:
         return back(1.0)
-    if y.size == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
-        return np.zeros(y.shape + np.shape(x))
+    if np.prod(shape) == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
+        return np.zeros(shape + np.shape(x))
     rows = []
-    for i in range(y.size):
-        seed = np.zeros(y.shape)
+    for i in range(int(np.prod(shape))):
+        seed = np.zeros(shape)
         seed.flat[i] = 1.0
-        rows.append(np.asarray(back(seed), dtype=np.float64))
-    return np.stack(rows).reshape(y.shape + np.shape(x))
+        row = back(seed)
+        rows.append(row if nested or _is_traced(row) else np.asarray(row, dtype=np.float64))
+    return np.reshape(np.stack(rows), shape + np.shape(x))
+
+
+def _is_traced(x: Any) -> bool:
+    return hasattr(type(x), "__pullback_concrete__")
+
+
+def _concrete(x: Any) -> Any:
+    return x.__pullback_concrete__() if _is_traced(x) else x
 
 
 def hessian(f: Callable[..., Any], x: Any) -> Any:
@@ -76,6 +88,7 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
     """
     require_callable(f, "hessian")
     traced = f if isinstance(f, TracedRule) else trace(lift(f))
-    x = as_value(x, f"hessian({rule_name(f)})")
+    if not _is_traced(x):
+        x = as_value(x, f"hessian({rule_name(f)})")
     gradient_of = trace(lambda v: gradient(traced, v))
     return jacobian(gradient_of, x)

@@ -30,7 +30,7 @@ from ._trees import flatten, leaf_paths, unflatten
 from ._types import MultiRule, Rule
 from ._values import as_value, cotangent_for, describe, owned, real_array
 
-__all__ = ["Recording", "TracedRule", "lift", "trace"]
+__all__ = ["Recording", "TracedRule", "lift", "trace", "traceable"]
 
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
@@ -436,6 +436,20 @@ def trace(f: Callable[..., Any]) -> Any:
     (1.2840254166877414, -1.0)
     """
     return TracedRule(f)
+
+
+def traceable(rule: Callable[..., Any]) -> TracedRule:
+    """A rule as a traced rule, to be differentiated on traced arguments (nested).
+
+    >>> from pullback import exp, gradient, trace
+    >>> gradient(trace(lambda x: gradient(exp, x)), 0.0)    # d/dx exp'(x) = exp(x)
+    1.0
+    """
+    if isinstance(rule, TracedRule):
+        return rule
+    traced = TracedRule(lift(rule))
+    object.__setattr__(traced, "__name__", rule_name(rule))
+    return traced
 
 
 def lift(rule: Callable[..., Any]) -> Callable[..., Any]:

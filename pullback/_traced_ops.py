@@ -16,11 +16,19 @@ from typing import Any
 import numpy as np
 
 from . import _ieee as ieee
-from ._rules import nn
 from ._rules.factories import Scale, power, power_derivative
 from ._table import UFUNCS
 from ._table.entry import Primitive
-from ._table.library import LOG_SOFTMAX, LOGSUMEXP, RELU, SIGMOID, SOFTMAX, SOFTPLUS
+from ._table.library import (
+    AFFINE,
+    LOG_SOFTMAX,
+    LOGSUMEXP,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    SOFTMAX_CROSS_ENTROPY,
+    SOFTPLUS,
+)
 from ._table.reductions import SUM
 from ._table.shapes import INDEX, index_key
 from ._values import describe
@@ -70,11 +78,6 @@ TANH = UFUNCS[np.tanh]
 SQUARE = UFUNCS[np.square]
 MATMUL = UFUNCS[np.matmul]
 REMAINDER = UFUNCS[np.remainder]
-
-
-# The network rules of the seeds: first derivatives from the rules themselves.
-AFFINE = Primitive.of_rule("affine", nn.affine, 3)
-SOFTMAX_CROSS_ENTROPY = Primitive.of_rule("softmax_cross_entropy", nn.softmax_cross_entropy, 2)
 
 
 # -- constant exponents and bases ---------------------------------------------------------

@@ -23,6 +23,7 @@ from . import _traced_ops as _t
 from ._graph import apply as _apply
 from ._graph import apply1 as _apply1
 from ._graph import apply2 as _apply2
+from ._rules.nn import check_shapes
 from ._table.library import logsumexp_axes
 from ._trace import lift
 from ._types import Array, V
@@ -241,6 +242,7 @@ def affine(x: Array, w: Array, b: Array) -> Array:
     >>> affine(np.ones((1, 2)), np.ones((2, 3)), np.zeros(3))
     array([[2., 2., 2.]])
     """
+    check_shapes("affine", np.shape(x), np.shape(w), np.shape(b))
     result: Array = _apply(_t.AFFINE, x, w, b)
     return result
 
@@ -283,5 +285,6 @@ def softmax_cross_entropy(logits: Array, labels: Array) -> float:
     >>> round(softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([0])), 6)
     0.693147
     """
+    check_shapes("softmax_cross_entropy", np.shape(logits), np.shape(labels))
     result: float = _apply2(_t.SOFTMAX_CROSS_ENTROPY, logits, labels)
     return result

@@ -444,7 +444,8 @@ def test_every_binary_entry_has_test_points() -> None:
 
 def test_every_library_entry_has_test_points() -> None:
     entries = {v.name for v in vars(library).values() if isinstance(v, Primitive)}
-    assert entries == set(LIBRARY_ELEMENTWISE) | set(AXIS_CASES)
+    assert entries == set(LIBRARY_ELEMENTWISE) | set(AXIS_CASES) | set(NETWORK_CASES)
+    assert set(NETWORK_CASES) == {library.AFFINE.name, library.SOFTMAX_CROSS_ENTROPY.name}
     assert set(LIBRARY_ELEMENTWISE) | set(AXIS_CASES) == {
         e.name
         for e in (
@@ -1189,3 +1190,86 @@ def test_pullbacks_are_linear(
         once, twice = (once,), (twice,)
     for o, t in zip(once, twice, strict=True):
         assert exactly(t, 2.0 * o if type(o) is float else 2.0 * np.asarray(o)), name
+
+
+# -- the network layers: ops, the public rules and plain NumPy agree; derivatives of every order --
+
+_RNG = np.random.default_rng(7)
+_X, _W, _B = _RNG.normal(size=(4, 3)), _RNG.normal(size=(3, 5)), _RNG.normal(size=5)
+_LOGITS = _RNG.normal(size=(4, 5)) * 3.0
+_ONE_HOT = np.eye(5)[[0, 3, 1, 4]]
+_INDICES = np.array([0, 3, 1, 4])
+
+
+def _plain_sce(logits: Any, t: Any) -> Any:
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(t * log_probs) / len(logits)
+
+
+NETWORK_CASES: dict[str, tuple[Callable[..., Any], Callable[..., Any], tuple[Array, ...]]] = {
+    "affine": (
+        lambda x, w, b: np.sum(np.sin(ops.affine(x, w, b))),
+        lambda x, w, b: np.sum(np.sin(x @ w + b)),
+        (_X, _W, _B),
+    ),
+    "softmax_cross_entropy": (
+        lambda z, t: ops.softmax_cross_entropy(z, t),
+        _plain_sce,
+        (_LOGITS, _ONE_HOT),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORK_CASES))
+def test_network_entries_first_and_second_derivatives(name: str) -> None:
+    with_ops, plain, args = NETWORK_CASES[name]
+    got = pb.value_and_gradient(trace(with_ops), *args)
+    want = pb.value_and_gradient(trace(plain), *args)
+    assert got[0] == pytest.approx(want[0], rel=1e-13)
+    for g, w in zip(got[1], want[1], strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
+    # second derivatives: the Hessian in the first argument, against the plain NumPy one
+    first = args[0]
+
+    def in_first(v: Any) -> Any:
+        return with_ops(v, *args[1:])
+
+    def plain_in_first(v: Any) -> Any:
+        return plain(v, *args[1:])
+
+    h = pb.hessian(trace(in_first), first)
+    np.testing.assert_allclose(h, pb.hessian(trace(plain_in_first), first), rtol=1e-10, atol=1e-12)
+    # and the gradient against 5-point differences, element by element
+    g0 = pb.gradient(trace(in_first), first)
+    for index in [(0, 0), (1, 2), (3, 1)]:
+
+        def along(t: float, index: tuple[int, ...] = index) -> float:
+            v = first.copy()
+            v[index] += t
+            return float(plain_in_first(v))
+
+        assert g0[index] == pytest.approx(five_point(along, 0.0, 1e-4), rel=1e-7, abs=1e-9)
+
+
+def test_network_rules_agree_with_their_entries() -> None:
+    y, back = pb.affine(_X, _W, _B)
+    np.testing.assert_array_equal(y, ops.affine(_X, _W, _B))
+    dx, dw, db = back(np.ones_like(y))
+    np.testing.assert_allclose(dx, np.ones_like(y) @ _W.T)
+    np.testing.assert_allclose(dw, _X.T @ np.ones_like(y))
+    np.testing.assert_allclose(db, np.full(5, 4.0))
+    for labels in (_ONE_HOT, _INDICES):
+        loss, back2 = pb.softmax_cross_entropy(_LOGITS, labels)
+        assert loss == pytest.approx(float(_plain_sce(_LOGITS, _ONE_HOT)), rel=1e-13)
+        dlogits, dlabels = back2(1.0)
+        probabilities = np.exp(_LOGITS - _LOGITS.max(1, keepdims=True))
+        probabilities /= probabilities.sum(1, keepdims=True)
+        np.testing.assert_allclose(dlogits, (probabilities - _ONE_HOT) / 4, rtol=1e-12, atol=1e-15)
+        assert dlabels.shape == labels.shape
+    # class indices as a constant in traced code, differentiated twice
+    h = pb.hessian(trace(lambda z: ops.softmax_cross_entropy(z, _INDICES)), _LOGITS)
+    h2 = pb.hessian(trace(lambda z: _plain_sce(z, _ONE_HOT)), _LOGITS)
+    np.testing.assert_allclose(h, h2, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^affine: shapes"):
+        pb.gradient(trace(lambda x: np.sum(ops.affine(x, _W.T, _B))), _X)

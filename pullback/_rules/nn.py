@@ -15,21 +15,25 @@ from numpy.typing import NDArray
 
 from .. import _ieee as ieee
 from .._table.entry import Primitive
-from .._table.library import LOG_SOFTMAX, SOFTMAX
+from .._table.library import AFFINE, LOG_SOFTMAX, SOFTMAX, SOFTMAX_CROSS_ENTROPY
 from .._types import Array, Pullback
 from .._values import as_value, describe
 
-__all__ = ["affine", "log_softmax", "softmax", "softmax_cross_entropy"]
+__all__ = ["affine", "check_shapes", "log_softmax", "softmax", "softmax_cross_entropy"]
 
 
-def _vjp(entry: Primitive) -> Callable[..., Any]:
+def _vjp(entry: Primitive, i: int = 0) -> Callable[..., Any]:
     vjps = entry.vjps
-    assert vjps is not None and vjps[0] is not None
-    return vjps[0]
+    assert vjps is not None
+    vjp = vjps[i]
+    assert vjp is not None
+    return vjp
 
 
 softmax_vjp = _vjp(SOFTMAX)
 log_softmax_vjp = _vjp(LOG_SOFTMAX)
+affine_dx, affine_dw, affine_db = (_vjp(AFFINE, i) for i in range(3))
+sce_dlogits, sce_dlabels = (_vjp(SOFTMAX_CROSS_ENTROPY, i) for i in range(2))
 
 
 def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
@@ -70,13 +74,38 @@ def affine(
             "x is (N, D), W is (D, H), b is (H,)"
         )
     with ieee.quiet():
-        y = x @ w + b
+        y = AFFINE.forward(x, w, b)  # the table's entry: its value and its vjps
 
     def affine_pullback(dy: Array) -> tuple[Array, Array, Array]:
         with ieee.quiet():
-            return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+            return affine_dx(dy, y, x, w, b), affine_dw(dy, y, x, w, b), affine_db(dy, y, x, w, b)
 
     return y, affine_pullback
+
+
+def check_shapes(name: str, *shapes: tuple[int, ...]) -> None:
+    """The shape checks of ``affine`` and ``softmax_cross_entropy``, for traced code too.
+
+    >>> check_shapes("affine", (2, 3), (3, 4), (4,))
+    >>> check_shapes("affine", (2, 3), (2, 4), (4,))
+    Traceback (most recent call last):
+    ...
+    ValueError: affine: shapes x (2, 3), W (2, 4), b (4,) do not fit: ...
+    """
+    if name == "affine":
+        x, w, b = shapes
+        if len(x) != 2 or len(w) != 2 or len(b) != 1 or x[1] != w[0] or w[1] != b[0]:
+            raise ValueError(
+                f"affine: shapes x {x}, W {w}, b {b} do not fit: "
+                "x is (N, D), W is (D, H), b is (H,)"
+            )
+        return
+    logits, labels = shapes
+    if len(logits) != 2 or 0 in logits or labels not in (logits[:1], logits):
+        raise ValueError(
+            f"softmax_cross_entropy: logits {logits} must be (N, C) with N, C > 0, and labels "
+            f"{labels} one-hot rows (N, C) or class indices (N,)"
+        )
 
 
 def _array(x: Any, rule: str) -> Array:
@@ -86,14 +115,6 @@ def _array(x: Any, rule: str) -> Array:
     if value.shape[-1] == 0:
         raise ValueError(f"{rule}: x has no classes (its last axis is empty), {describe(value)}")
     return value
-
-
-def _shifted(x: Array) -> tuple[Array, Array]:
-    # Subtracting the row maximum keeps exp from overflowing (logits of ±1e4 are
-    # fine); log-sum-exp of the shifted row is then at least 0 and at most log C.
-    # (Array methods: half the call overhead of the np.max/np.sum functions.)
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted, np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
@@ -194,24 +215,17 @@ def softmax_cross_entropy(
             f"got shape {logits.shape}"
         )
     targets, indices = _targets(labels, n, classes)
-    rows = np.arange(n)
+    given = targets if indices is None else indices
     with ieee.quiet():
-        shifted, lse = _shifted(logits)
-        log_probs = shifted - lse
-        if indices is not None:  # class indices: pick, no one-hot matrix needed
-            loss = -float(log_probs[rows, indices].sum()) / n
-        else:
-            loss = -float((targets * log_probs).sum()) / n
-        probabilities = np.exp(log_probs)
+        loss = float(SOFTMAX_CROSS_ENTROPY.forward(logits, given))  # the table's entry
 
     def softmax_cross_entropy_pullback(dy: float) -> tuple[Array, Array]:
         with ieee.quiet():
-            if indices is not None:
-                dlogits = probabilities.copy()
-                dlogits[rows, indices] -= 1.0
-                dlogits *= dy / n
-                return dlogits, np.zeros(n)  # class indices are not differentiable
-            return (probabilities - targets) * (dy / n), log_probs * (-dy / n)
+            g = np.float64(dy)
+            return (
+                np.asarray(sce_dlogits(g, loss, logits, given), dtype=np.float64),
+                np.asarray(sce_dlabels(g, loss, logits, given), dtype=np.float64),
+            )
 
     return loss, softmax_cross_entropy_pullback
 

@@ -14,7 +14,17 @@ from . import kernels as k
 from .elementwise import unary
 from .entry import Primitive, expand_reduced, normalize_axes
 
-__all__ = ["LOGSUMEXP", "LOG_SOFTMAX", "RELU", "SIGMOID", "SOFTMAX", "SOFTPLUS", "logsumexp_axes"]
+__all__ = [
+    "AFFINE",
+    "LOGSUMEXP",
+    "LOG_SOFTMAX",
+    "RELU",
+    "SIGMOID",
+    "SOFTMAX",
+    "SOFTMAX_CROSS_ENTROPY",
+    "SOFTPLUS",
+    "logsumexp_axes",
+]
 
 
 def _sigmoid_value(x: Any) -> Any:
@@ -168,4 +178,77 @@ LOG_SOFTMAX = Primitive(
     (log_softmax_pullback,),
     1,
     doc="x - log Σ e^x over an axis; dx = dy - softmax(x) Σ dy.",
+)
+
+
+# -- the seeds' network layers ---------------------------------------------------------------
+
+
+def _affine_forward(x: Any, w: Any, b: Any) -> Any:
+    return np.matmul(x, w) + b
+
+
+def affine_pullback_x(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
+    return np.matmul(g, np.swapaxes(w, -1, -2))
+
+
+def affine_pullback_w(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
+    return np.matmul(np.swapaxes(x, -1, -2), g)
+
+
+def affine_pullback_b(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
+    return np.sum(g, axis=0)
+
+
+AFFINE = Primitive(
+    "affine",
+    _affine_forward,
+    (affine_pullback_x, affine_pullback_w, affine_pullback_b),
+    3,
+    doc="The affine layer x W + b of a batch; (dy Wᵀ, xᵀ dy, Σₙ dy).",
+)
+
+
+def _concrete(x: Any) -> Any:
+    while hasattr(type(x), "__pullback_concrete__"):
+        x = x.__pullback_concrete__()
+    return x
+
+
+def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
+    # One-hot rows as given (a value, differentiable), or made from class
+    # indices (a constant: an index has no derivative).
+    if np.ndim(labels) == 2:
+        return labels
+    indices = np.asarray(_concrete(labels)).astype(np.intp)
+    return np.eye(shape[1])[indices]
+
+
+def _softmax_cross_entropy_forward(logits: Any, labels: Any) -> Any:
+    log_probs = _log_softmax_forward(logits, (1,))
+    n = np.shape(logits)[0]
+    if np.ndim(labels) == 1:  # class indices: pick, no one-hot matrix needed
+        return -np.sum(log_probs[np.arange(n), np.asarray(labels).astype(np.intp)]) / n
+    return -np.sum(labels * log_probs) / n
+
+
+def softmax_cross_entropy_pullback_logits(g: Any, y: Any, logits: Any, labels: Any) -> Any:
+    shape = np.shape(logits)
+    return (SOFTMAX(logits, axis=(1,)) - _rows(labels, shape)) * (g / shape[0])
+
+
+def softmax_cross_entropy_pullback_labels(g: Any, y: Any, logits: Any, labels: Any) -> Any:
+    if np.ndim(labels) == 1:
+        return np.zeros(np.shape(labels))  # class indices are not differentiable
+    return LOG_SOFTMAX(logits, axis=(1,)) * (-g / np.shape(logits)[0])
+
+
+SOFTMAX_CROSS_ENTROPY = Primitive(
+    "softmax_cross_entropy",
+    _softmax_cross_entropy_forward,
+    (softmax_cross_entropy_pullback_logits, softmax_cross_entropy_pullback_labels),
+    2,
+    doc="Mean cross-entropy of softmax(logits) against one-hot rows or class indices; "
+    "dlogits = dy (softmax - t) / N.",
+    edge="log-sum-exp stable (logits of ±1e4); class indices get a zero cotangent",
 )

@@ -36,6 +36,8 @@ _LIBRARY = (
     ("ops.logsumexp(x, axis, keepdims)", library.LOGSUMEXP),
     ("ops.softmax(x, axis)", library.SOFTMAX),
     ("ops.log_softmax(x, axis)", library.LOG_SOFTMAX),
+    ("ops.affine(x, W, b)", library.AFFINE),
+    ("ops.softmax_cross_entropy(logits, labels)", library.SOFTMAX_CROSS_ENTROPY),
 )
 
 
