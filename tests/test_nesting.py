@@ -78,7 +78,8 @@ def test_nothing_is_left_behind_and_threads_are_separate() -> None:
     assert results == [6.0] * 200
 
 
-_UNARY = [np.sin, np.exp, np.tanh, np.cos]
+# Bounded functions: nested exponentials grow past what a 5-point difference can check.
+_UNARY = [np.sin, np.tanh, np.cos, np.arctan]
 
 
 @settings(max_examples=40, deadline=None)
