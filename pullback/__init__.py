@@ -12,10 +12,14 @@ from . import ops as ops
 from ._api import gradient as gradient
 from ._api import pullback as pullback
 from ._api import value_and_gradient as value_and_gradient
+from ._api import withgradient as withgradient
 from ._check import check_rule as check_rule
 from ._check import numerical_gradient as numerical_gradient
 from ._compose import Composition as Composition
 from ._compose import compose as compose
+from ._forward import hvp as hvp
+from ._forward import jvp as jvp
+from ._forward import pushforward as pushforward
 from ._higher import hessian as hessian
 from ._higher import jacobian as jacobian
 from ._rules.binary import add as add
@@ -71,7 +75,9 @@ __all__ = [
     "exp",
     "gradient",
     "hessian",
+    "hvp",
     "jacobian",
+    "jvp",
     "lift",
     "log",
     "log_softmax",
@@ -80,6 +86,7 @@ __all__ = [
     "ops",
     "power",
     "pullback",
+    "pushforward",
     "relu",
     "scale",
     "sigmoid",
@@ -94,6 +101,7 @@ __all__ = [
     "trace",
     "value_and_gradient",
     "walkthrough",
+    "withgradient",
 ]
 
 __version__ = "0.1.0"

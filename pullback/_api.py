@@ -18,10 +18,11 @@ from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
 from ._values import as_value, cotangent_for, describe, owned, real_array, require_callable
 
-__all__ = ["gradient", "pullback", "value_and_gradient"]
+__all__ = ["gradient", "pullback", "value_and_gradient", "withgradient"]
 
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
+_A = TypeVar("_A")
 _Args = TypeVarTuple("_Args")
 _NO_ARGUMENT: Any = object()  # gradient(f) with nothing to differentiate at
 
@@ -175,6 +176,52 @@ def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[An
         if fused is not None:
             return fused.array_value_and_gradient(x)
     return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
+
+
+@overload
+def withgradient(f: Rule[_X, tuple[_Y, _A]], x: _X, /) -> tuple[tuple[_Y, _A], _X]: ...
+@overload
+def withgradient(
+    f: MultiRule[Unpack[_Args], tuple[_Y, _A]], /, *xs: Unpack[_Args]
+) -> tuple[tuple[_Y, _A], tuple[Unpack[_Args]]]: ...
+def withgradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: ignore[misc]
+    """The value, the auxiliary output and the gradient of a traced loss, from one forward pass.
+
+    A training loss usually returns metrics too: ``f`` returns ``(loss, aux)``,
+    with ``aux`` any tree (accuracy, predictions); the gradient is the loss's
+    alone, and the aux comes back plain (no derivative). Zygote's ``withgradient``
+    for a tuple output, JAX's ``has_aux``.
+
+    Args:
+        f: a traced function (``trace(f)``) returning ``(loss, aux)``.
+        *xs: the arguments, as for :func:`gradient`.
+
+    Returns:
+        ``((loss, aux), gradient)``, the gradient as :func:`gradient` gives it.
+
+    Raises:
+        TypeError: ``f`` is not a traced function, or it does not return a pair.
+
+    >>> import numpy as np
+    >>> from pullback import trace, withgradient
+    >>> @trace
+    ... def loss(w, x):
+    ...     predictions = x @ w
+    ...     return np.mean(predictions ** 2), {"predictions": predictions}
+    >>> (value, aux), (dw, dx) = withgradient(loss, np.array([1.0, 2.0]), np.eye(2))
+    >>> value, aux["predictions"], dw
+    (2.5, array([1., 2.]), array([1., 2.]))
+    """
+    require_callable(f, "withgradient")
+    with_aux = getattr(f, "with_aux", None)
+    if with_aux is None:
+        raise TypeError(
+            f"withgradient: expected a traced function returning (loss, aux), got "
+            f"{rule_name(f)}; write withgradient(trace(f), ...)"
+        )
+    xs = _arguments(x, more)
+    y, back, aux = with_aux(*xs)
+    return (y, aux), _cotangents(back(_seed(y)), xs, f)
 
 
 def _arguments(x: Any, more: tuple[Any, ...]) -> tuple[Any, ...]:

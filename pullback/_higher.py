@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._api import gradient, pullback
+from ._forward import jacobian_forward
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
 from ._values import as_value, require_callable
@@ -15,12 +16,15 @@ from ._values import as_value, require_callable
 __all__ = ["hessian", "jacobian"]
 
 
-def jacobian(f: Callable[..., Any], x: Any) -> Any:
-    """The Jacobian of a rule at ``x``: one pullback per output element.
+def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
+    """The Jacobian of a rule at ``x``: one pullback per output element, or one push per input.
 
     Args:
         f: a rule of one argument (library, composition, traced or your own).
-        x: a float or a float64 array.
+        x: a float or a float64 array (or a traced value, inside traced code).
+        mode: ``"reverse"`` (a pullback per output element), ``"forward"`` (a
+            pushforward per input element, see :func:`pushforward`), or
+            ``"auto"``: forward when ``x`` has fewer elements than the output.
 
     Returns:
         An array of shape ``y.shape + x.shape`` (``J[i, j] = dy_i/dx_j``); a
@@ -28,19 +32,29 @@ def jacobian(f: Callable[..., Any], x: Any) -> Any:
 
     Raises:
         TypeError: ``f`` is not a rule, or ``x`` is not a value.
+        ValueError: ``mode`` is not one of the three.
 
     >>> import numpy as np
     >>> from pullback import jacobian, square
     >>> jacobian(square, np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
+    >>> jacobian(square, np.array([1.0, 2.0]), mode="forward")
+    array([[2., 0.],
+           [0., 4.]])
     """
     require_callable(f, "jacobian")
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+    if mode == "forward":
+        return jacobian_forward(f, x)
     nested = _is_traced(x)  # inside traced code: the Jacobian is itself traced
     if not nested:
         x = as_value(x, f"jacobian({rule_name(f)})")
     y, back = pullback(f, x)
     shape = np.shape(y)
+    if mode == "auto" and 0 < np.size(x) < np.prod(shape, dtype=np.int64):
+        return jacobian_forward(f, x)  # fewer inputs than outputs: a push per input
     if not shape and type(_concrete(y)) is float:
         return back(1.0)
     if np.prod(shape) == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate

@@ -23,6 +23,7 @@ from . import _ieee as ieee
 from . import _traced_ops as ops
 from ._compose import Composition
 from ._graph import Primitive, Trace, Traced, apply, concrete
+from ._rules import nn
 from ._rules.derived import entry_of
 from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
@@ -60,6 +61,33 @@ class TracedRule:
         return f"trace({self.__name__})"
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
+        y, back, _ = self._run(xs, False)
+        return y, back
+
+    def with_aux(self, *xs: Any) -> tuple[Any, Callable[[Any], Any], Any]:
+        """Run a function that returns ``(value, aux)``: the value, its pullback, and the aux.
+
+        The aux is any tree (metrics, predictions) with its traced values made
+        plain (their derivatives are not wanted); :func:`pullback.withgradient`
+        calls this.
+
+        Args:
+            *xs: the arguments, as for calling the rule.
+
+        Returns:
+            ``(y, pullback, aux)``.
+
+        Raises:
+            TypeError: the function does not return a pair ``(value, aux)``.
+
+        >>> from pullback import trace
+        >>> y, back, aux = trace(lambda x: (x * x, {"x": x})).with_aux(3.0)
+        >>> y, back(1.0), aux
+        (9.0, 6.0, {'x': 3.0})
+        """
+        return self._run(xs, True)
+
+    def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[Any, Callable[[Any], Any], Any]:
         flat = True
         for x in xs:
             if type(x) is not float:
@@ -80,6 +108,15 @@ class TracedRule:
         finally:
             _RUNNING.reset(token)
         nodes = trace_.finish()  # frozen: nothing is recorded after the call
+        extra = None
+        if aux:
+            if not (type(out) in (tuple, list) and len(out) == 2):
+                raise TypeError(
+                    f"trace({self.__name__}): with aux the function must return a pair "
+                    f"(value, aux), got {describe(out)}"
+                )
+            out, extra = out
+            extra = _plain_tree(extra)
         if type(out) is Traced and out.owner is trace_:
             y = out.value
             root = out.position
@@ -104,7 +141,7 @@ class TracedRule:
         back = _TracePullback(
             root, nodes[: root + 1], leaves, specs, len(xs), y, self.__name__, not flat
         )
-        return y, back
+        return y, back, extra
 
     def record(self, *xs: Any) -> Recording:
         """Run the function once and keep every node's name and value (for a walkthrough).
@@ -249,6 +286,16 @@ class Recording:
         table = backward(self._nodes, self.root, self.arguments, dy, keep)
         arrived = tuple(table[i] if i < len(table) else None for i in range(len(self.names)))
         return arrived, tuple(sent.get(i, ()) for i in range(len(self.names)))
+
+
+def _plain_tree(tree: Any) -> Any:
+    """An aux tree with its traced values made plain and its arrays copied (the caller's own)."""
+    leaves, spec = flatten(tree)
+    plain = []
+    for leaf in leaves:
+        value = concrete(leaf)
+        plain.append(value.copy() if type(value) is np.ndarray else value)
+    return unflatten(spec, plain)
 
 
 def _is_output_value(out: Any) -> bool:
@@ -482,6 +529,8 @@ def lift(rule: Callable[..., Any]) -> Callable[..., Any]:
     if type(rule) is Composition:
         stages = tuple(lift(stage) for stage in rule.stages[::-1])
         return _LiftedChain(stages, repr(rule))
+    if rule is nn.softmax or rule is nn.log_softmax:  # their entries, over the last axis
+        return _LiftedLastAxis(ops.SOFTMAX if rule is nn.softmax else ops.LOG_SOFTMAX)
     primitive = _primitive_for(rule)
     return _Lifted(primitive, rule)
 
@@ -495,6 +544,10 @@ def _primitive_for(rule: Callable[..., Any]) -> Primitive:
     entry = entry_of(rule)
     if entry is not None:  # a library rule: its entry in the table
         return entry
+    if rule is nn.affine:
+        return ops.AFFINE
+    if rule is nn.softmax_cross_entropy:
+        return ops.SOFTMAX_CROSS_ENTROPY
     return Primitive.of_rule(rule_name(rule), rule, _arity(rule))
 
 
@@ -530,6 +583,21 @@ class _Lifted:
                 f"{'s' if primitive.arity != 1 else ''}, got {len(args)}"
             )
         return apply(primitive, *args)
+
+    def __repr__(self) -> str:
+        return f"lift({self.primitive.name})"
+
+
+class _LiftedLastAxis:
+    """``softmax`` or ``log_softmax`` lifted: the table's entry over the last axis."""
+
+    __slots__ = ("primitive",)
+
+    def __init__(self, primitive: Primitive) -> None:
+        self.primitive = primitive
+
+    def __call__(self, x: Any) -> Any:
+        return apply(self.primitive, x, axis=(max(np.ndim(x), 1) - 1,))
 
     def __repr__(self) -> str:
         return f"lift({self.primitive.name})"

@@ -134,7 +134,9 @@ def nd(y: object) -> Array:
     return np.asarray(y, dtype=np.float64)
 
 
-def cotangent_for(dy: Any, like: Any, where: str) -> Value:
+def cotangent_for(
+    dy: Any, like: Any, where: str, what: str = "cotangent", of: str = "the value"
+) -> Value:
     """Check a cotangent against the value it is the cotangent of; return it as a value.
 
     One rule for every checked pullback: the cotangent of a float is a float
@@ -146,6 +148,8 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
         dy: the cotangent given to a pullback.
         like: the value the pullback is of (a float or an array).
         where: what to name in an error, e.g. ``"the pullback of exp"``.
+        what: what ``dy`` is called in an error (a ``"tangent"`` in forward mode).
+        of: what ``like`` is called in an error (``"argument 2"``).
 
     Returns:
         ``dy`` as a float or a float64 array.
@@ -172,8 +176,7 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
             return dy
         if isinstance(dy, np.ndarray):
             raise TypeError(
-                f"{where}: the value is a float, so the cotangent must be a float, "
-                f"got {describe(dy)}"
+                f"{where}: {of} is a float, so the {what} must be a float, got {describe(dy)}"
             )
         checked: Value = as_value(dy, where)
         return checked
@@ -186,13 +189,11 @@ def cotangent_for(dy: Any, like: Any, where: str) -> Value:
         dy = as_value(dy, where)
         if type(dy) is float:
             raise TypeError(
-                f"{where}: the value is an array of shape {shape}, so the cotangent must be "
+                f"{where}: {of} is an array of shape {shape}, so the {what} must be "
                 f"an array of that shape, got float {dy!r}"
             )
     if dy.shape != shape:
-        raise ValueError(
-            f"{where}: the cotangent has shape {dy.shape} but the value has shape {shape}"
-        )
+        raise ValueError(f"{where}: the {what} has shape {dy.shape} but {of} has shape {shape}")
     array: Array = dy
     return array
 
