@@ -301,7 +301,8 @@ def test_bad_calls_are_refused_where_they_arrive() -> None:
 
 # -- random traced programs: the jvp against differences and the gradient --------------------
 
-_UNARY: list[Callable[[Any], Any]] = [np.sin, np.tanh, np.exp, np.cos, lambda z: z * z]
+# Bounded steps (nested exponentials overflow to inf, where no comparison means anything).
+_UNARY: list[Callable[[Any], Any]] = [np.sin, np.tanh, np.arctan, np.cos, lambda z: np.tanh(z) ** 2]
 
 
 @settings(max_examples=40, deadline=None)
