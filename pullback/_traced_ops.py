@@ -84,7 +84,16 @@ REMAINDER = UFUNCS[np.remainder]
 
 
 def power_primitive(n: float) -> Primitive:
-    """``x ** n`` for a constant exponent, as a primitive (the rule ``power(n)``)."""
+    """``x ** n`` for a constant exponent, as a primitive (the rule ``power(n)``).
+
+    The common exponents are made once, at import (``x ** 2`` in a loop costs
+    no closures); any other is made on the call.
+    """
+    common = _COMMON_POWERS.get(n)
+    return common if common is not None else _power_primitive(n)
+
+
+def _power_primitive(n: float) -> Primitive:
     rule = power(n)
 
     def power_forward(x: Any) -> Any:
@@ -99,6 +108,11 @@ def power_primitive(n: float) -> Primitive:
         return ieee.pow(x, rule.n), power_derivative(x, rule.n)
 
     return Primitive(repr(rule), power_forward, (power_pullback,), 1, at_floats=power_at_floats)
+
+
+_COMMON_POWERS: dict[float, Primitive] = {
+    n: _power_primitive(n) for n in (-2.0, -1.0, 0.5, 1.0, 2.0, 3.0, 4.0)
+}  # made once, at import; never changed after
 
 
 def _is_traced(x: Any) -> bool:
