@@ -88,9 +88,10 @@ def _times(g: Any, partial: Any) -> Any:
 
 def _tie_share(a: Any, b: Any, wins: Any) -> tuple[Any, Any]:
     # wins is where a is the result; ties (a == b) give each operand half.
-    tie = a == b
-    share = np.where(tie, 0.5, np.where(wins, 1.0, 0.0))
-    return share, np.where(tie, 0.5, 1.0 - share)
+    # wins and tie never meet (a nan equals nothing), so a's share is wins + tie/2
+    # and b's the rest: 1, 0 or 1/2 each, exactly.
+    share = np.add(wins, np.multiply(np.equal(a, b), 0.5))
+    return share, 1.0 - share
 
 
 # -- arithmetic -----------------------------------------------------------------------

@@ -36,7 +36,7 @@ def strong_zero(g: Any, r: Any) -> Any:
     if type(r) is float:
         return r if r == r else (0.0 if g == 0.0 else r)
     bad = np.isnan(r)  # a constant, also for traced r (isnan is not differentiable)
-    if not np.any(bad):
+    if not (bad.any() if type(bad) is np.ndarray else bad):  # the method: no np.any wrapper
         return r
     return np.where(bad & (np.asarray(g == 0) if np.ndim(g) else g == 0), 0.0, r)
 

@@ -26,6 +26,7 @@ __all__ = [
     "Composite",
     "Primitive",
     "expand_reduced",
+    "ndim_of",
     "normalize_axes",
     "refuse_keywords",
     "shape_of",
@@ -166,7 +167,18 @@ def shape_of(x: Any) -> tuple[int, ...]:
     ((), (2, 3))
     """
     shape = getattr(x, "shape", None)
-    return () if shape is None else shape
+    if shape is not None:
+        return shape  # type: ignore[no-any-return]
+    return np.shape(x) if isinstance(x, list | tuple) else ()
+
+
+def ndim_of(x: Any) -> int:
+    """``np.ndim(x)`` without NumPy's dispatch: 0 for a number.
+
+    >>> ndim_of(2.0), ndim_of(np.zeros((2, 3)))
+    (0, 2)
+    """
+    return len(shape_of(x))
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -226,7 +238,7 @@ def expand_reduced(
     g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool
 ) -> Any:
     """A reduction's cotangent ``g`` with its reduced axes restored as size 1 (traceable)."""
-    if keepdims or (axes is None and np.ndim(g) == len(shape)):
+    if keepdims or (axes is None and ndim_of(g) == len(shape)):
         return g
     if axes is None:
         return np.reshape(g, (1,) * len(shape)) if shape else g

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import kernels as k
 from .elementwise import unary
-from .entry import Primitive, expand_reduced, normalize_axes
+from .entry import Primitive, expand_reduced, ndim_of, normalize_axes, shape_of
 
 __all__ = [
     "AFFINE",
@@ -101,7 +101,7 @@ SOFTPLUS: Primitive = softplus
 
 def logsumexp_axes(x: Any, axis: Any, where: str) -> tuple[int, ...] | None:
     """The axes of a log-sum-exp or softmax, normalized (negative allowed)."""
-    return normalize_axes(axis, np.ndim(x), where)
+    return normalize_axes(axis, ndim_of(x), where)
 
 
 def _shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any]:
@@ -116,11 +116,11 @@ def _shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any]:
 def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     m, _, log_total = _shifted(x, axis)
     y = log_total + m
-    return y if keepdims else np.reshape(y, np.shape(np.sum(m, axis=axis)))
+    return y if keepdims else np.reshape(y, shape_of(np.sum(m, axis=axis)))
 
 
 def logsumexp_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    shape = np.shape(x)
+    shape = shape_of(x)
     ye = expand_reduced(y, shape, axis, keepdims)
     empty = np.equal(ye, -np.inf)
     e = np.where(empty, 0.0, np.exp(x - np.where(empty, 0.0, ye)))
@@ -218,7 +218,7 @@ def _concrete(x: Any) -> Any:
 def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
     # One-hot rows as given (a value, differentiable), or made from class
     # indices (a constant: an index has no derivative).
-    if np.ndim(labels) == 2:
+    if ndim_of(labels) == 2:
         return labels
     indices = np.asarray(_concrete(labels)).astype(np.intp)
     return np.eye(shape[1])[indices]
@@ -226,21 +226,21 @@ def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
 
 def _softmax_cross_entropy_forward(logits: Any, labels: Any) -> Any:
     log_probs = _log_softmax_forward(logits, (1,))
-    n = np.shape(logits)[0]
-    if np.ndim(labels) == 1:  # class indices: pick, no one-hot matrix needed
+    n = shape_of(logits)[0]
+    if ndim_of(labels) == 1:  # class indices: pick, no one-hot matrix needed
         return -np.sum(log_probs[np.arange(n), np.asarray(labels).astype(np.intp)]) / n
     return -np.sum(labels * log_probs) / n
 
 
 def softmax_cross_entropy_pullback_logits(g: Any, y: Any, logits: Any, labels: Any) -> Any:
-    shape = np.shape(logits)
+    shape = shape_of(logits)
     return (SOFTMAX(logits, axis=(1,)) - _rows(labels, shape)) * (g / shape[0])
 
 
 def softmax_cross_entropy_pullback_labels(g: Any, y: Any, logits: Any, labels: Any) -> Any:
-    if np.ndim(labels) == 1:
-        return np.zeros(np.shape(labels))  # class indices are not differentiable
-    return LOG_SOFTMAX(logits, axis=(1,)) * (-g / np.shape(logits)[0])
+    if ndim_of(labels) == 1:
+        return np.zeros(shape_of(labels))  # class indices are not differentiable
+    return LOG_SOFTMAX(logits, axis=(1,)) * (-g / shape_of(logits)[0])
 
 
 SOFTMAX_CROSS_ENTROPY = Primitive(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .entry import Composite, Primitive, unbroadcast
+from .entry import Composite, Primitive, ndim_of, shape_of, unbroadcast
 
 __all__ = ["FUNCTIONS", "MATMUL", "UFUNCS"]
 
@@ -29,23 +29,23 @@ def _swap(x: Any) -> Any:
 
 
 def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
-    if np.ndim(b) == 1:
-        ga = g * b if np.ndim(a) == 1 else np.expand_dims(g, -1) * b
-    elif np.ndim(a) == 1:
+    if ndim_of(b) == 1:
+        ga = g * b if ndim_of(a) == 1 else np.expand_dims(g, -1) * b
+    elif ndim_of(a) == 1:
         ga = np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
     else:
         ga = np.matmul(g, _swap(b))
-    return unbroadcast(ga, np.shape(a))
+    return unbroadcast(ga, shape_of(a))
 
 
 def matmul_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
-    if np.ndim(a) == 1:
-        gb = g * a if np.ndim(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
-    elif np.ndim(b) == 1:
+    if ndim_of(a) == 1:
+        gb = g * a if ndim_of(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    elif ndim_of(b) == 1:
         gb = np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
     else:
         gb = np.matmul(_swap(a), g)
-    return unbroadcast(gb, np.shape(b))
+    return unbroadcast(gb, shape_of(b))
 
 
 MATMUL = Primitive(
@@ -79,7 +79,7 @@ def _tensordot_forward(a: Any, b: Any, axes: tuple[tuple[int, ...], tuple[int, .
 
 def tensordot_pullback_a(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     ax_a, ax_b = axes
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [i for i in range(nb) if i not in ax_b]
     # g's axes are free_a then free_b; contracting free_b leaves free_a, then b's
@@ -87,18 +87,18 @@ def tensordot_pullback_a(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     # in a: not ax_a's order unless ax_b is sorted (axes=([1, 0], [0, 1])).
     ga = np.tensordot(g, b, axes=(list(range(len(free_a), len(free_a) + len(free_b))), free_b))
     partners = [ax_a[ax_b.index(j)] for j in sorted(ax_b)]
-    return np.transpose(ga, tuple(np.argsort(free_a + partners))) if np.ndim(ga) else ga
+    return np.transpose(ga, tuple(np.argsort(free_a + partners))) if ndim_of(ga) else ga
 
 
 def tensordot_pullback_b(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     ax_a, ax_b = axes
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [i for i in range(nb) if i not in ax_b]
     # a's contracted axes come first, in a's own order, each standing for its partner in b.
     gb = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
     partners = [ax_b[ax_a.index(i)] for i in sorted(ax_a)]
-    return np.transpose(gb, tuple(np.argsort(partners + free_b))) if np.ndim(gb) else gb
+    return np.transpose(gb, tuple(np.argsort(partners + free_b))) if ndim_of(gb) else gb
 
 
 TENSORDOT = Primitive(
@@ -111,7 +111,7 @@ TENSORDOT = Primitive(
 
 
 def tensordot_(a: Any, b: Any, axes: Any = 2) -> Any:
-    return TENSORDOT(a, b, axes=_axes_pair(axes, np.ndim(a), np.ndim(b)))
+    return TENSORDOT(a, b, axes=_axes_pair(axes, ndim_of(a), ndim_of(b)))
 
 
 # -- einsum -----------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def einsum_pullback(
     if kept == mine:
         return gi
     # An index summed only in this operand: its cotangent is the same along it.
-    shape = np.shape(operands[i])
+    shape = shape_of(operands[i])
     view = tuple(shape[k] if c in seen else 1 for k, c in enumerate(mine))
     return np.broadcast_to(np.reshape(gi, view), shape)
 
@@ -182,7 +182,7 @@ def _dot_forward(a: Any, b: Any) -> Any:
 
 
 def _dot_axes(a: Any, b: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    return (np.ndim(a) - 1,), (max(np.ndim(b) - 2, 0),)
+    return (ndim_of(a) - 1,), (max(ndim_of(b) - 2, 0),)
 
 
 def dot_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
@@ -207,7 +207,7 @@ rounding differs from tensordot's matrix product in the last bit."""
 def dot_(a: Any, b: Any, out: Any = None) -> Any:
     if out is not None:
         raise TypeError("np.dot: out= writes in place; use the returned value")
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
         return np.multiply(a, b)
     if na <= 2 and nb <= 2:
@@ -218,7 +218,7 @@ def dot_(a: Any, b: Any, out: Any = None) -> Any:
 def inner_(a: Any, b: Any) -> Any:
     # NumPy's inner is dot with b's last two axes swapped (its C code does just
     # that), and past 2-d its rounding differs from tensordot's: so written as dot.
-    na, nb = np.ndim(a), np.ndim(b)
+    na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
         return np.multiply(a, b)
     return dot_(a, b if nb == 1 else _swap(b))
@@ -235,7 +235,7 @@ def cross_(
 ) -> Any:
     if axis is not None or (axisa, axisb, axisc) != (-1, -1, -1):
         raise TypeError("np.cross: only vectors along the last axis are supported in traced code")
-    if np.shape(a)[-1] != 3 or np.shape(b)[-1] != 3:
+    if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
         raise ValueError("np.cross: traced code supports 3-vectors (the last axis of length 3)")
     a0, a1, a2 = (a[..., k] for k in range(3))
     b0, b1, b2 = (b[..., k] for k in range(3))
@@ -243,7 +243,7 @@ def cross_(
 
 
 def kron_(a: Any, b: Any) -> Any:
-    sa, sb = np.shape(a), np.shape(b)
+    sa, sb = shape_of(a), shape_of(b)
     n = max(len(sa), len(sb))
     sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
     spread_a = np.reshape(a, tuple(s for k in sa for s in (k, 1)))
@@ -262,7 +262,7 @@ INV = Primitive("linalg.inv", np.linalg.inv, (inv_pullback,), 1, doc="Inverse; d
 
 
 def _solve_b(g: Any, a: Any, b: Any) -> Any:
-    if np.ndim(b) == 1:
+    if ndim_of(b) == 1:
         # b is one vector (NumPy 2: only when b is 1-d), so y and g are vectors
         # per batch, but np.linalg.solve would read a 2-d g as one matrix: solve
         # with g as a column.
@@ -272,15 +272,15 @@ def _solve_b(g: Any, a: Any, b: Any) -> Any:
 
 def solve_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
     gb = _solve_b(g, a, b)
-    if np.ndim(b) == 1:
+    if ndim_of(b) == 1:
         ga = -(np.expand_dims(gb, -1) * np.expand_dims(y, -2))
     else:
         ga = -np.matmul(gb, _swap(y))
-    return unbroadcast(ga, np.shape(a))
+    return unbroadcast(ga, shape_of(a))
 
 
 def solve_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(_solve_b(g, a, b), np.shape(b))
+    return unbroadcast(_solve_b(g, a, b), shape_of(b))
 
 
 SOLVE = Primitive(
@@ -329,7 +329,7 @@ def slogdet_(a: Any) -> Any:
     # The sign from slogdet itself, not sign(det(a)): det underflows to 0 (and
     # overflows) where slogdet's sign is still ±1 (0.001 I of size 120).
     sign = np.linalg.slogdet(np.asarray(_concrete_of(a)))[0]
-    return SlogdetResult(sign if np.ndim(sign) else float(sign), LOGABSDET(a))
+    return SlogdetResult(sign if ndim_of(sign) else float(sign), LOGABSDET(a))
 
 
 def _concrete_of(x: Any) -> Any:
@@ -345,7 +345,7 @@ def _cholesky_forward(a: Any) -> Any:
 def cholesky_pullback(g: Any, y: Any, a: Any) -> Any:
     # Murray (2016): with Φ(X) the lower triangle with its diagonal halved,
     # S = L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹ and da = (S + Sᵀ)/2 (the symmetric part: a is symmetric).
-    n = np.shape(y)[-1]
+    n = shape_of(y)[-1]
     lower = np.tri(n, dtype=bool)
     half = np.where(np.eye(n, dtype=bool), 0.5, 1.0)
     phi = np.where(lower, np.matmul(_swap(y), g), 0.0) * half

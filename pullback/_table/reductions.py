@@ -17,8 +17,10 @@ from .entry import (
     Primitive,
     as_float_if_scalar,
     expand_reduced,
+    ndim_of,
     normalize_axes,
     refuse_keywords,
+    shape_of,
 )
 
 __all__ = ["FUNCTIONS"]
@@ -28,16 +30,16 @@ FUNCTIONS: dict[Any, Primitive | Composite] = {}
 
 
 def _axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
-    return normalize_axes(axis, np.ndim(x), where)
+    return normalize_axes(axis, ndim_of(x), where)
 
 
 def _ufunc_axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
     # np.sum, np.prod, np.max and np.min are ufunc reductions, which take an int
     # axis 0 or -1 of a 0-d value as no axis at all: np.sum(1.5, axis=0) is 1.5
     # (a tuple (0,) is NumPy's AxisError, and so is np.mean(1.5, axis=0)).
-    if np.ndim(x) == 0 and type(axis) is int and axis in (0, -1):
+    if ndim_of(x) == 0 and type(axis) is int and axis in (0, -1):
         return ()
-    return normalize_axes(axis, np.ndim(x), where)
+    return normalize_axes(axis, ndim_of(x), where)
 
 
 # -- sum ---------------------------------------------------------------------------------
@@ -48,7 +50,7 @@ def _sum_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
 
 
 def sum_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    shape = np.shape(x)
+    shape = shape_of(x)
     return np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
 
 
@@ -89,7 +91,7 @@ def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims
     # derivative is right), and at a zero as the product of x with its own
     # element replaced by 1, one row per element (n² numbers per reduced group,
     # only there), so second derivatives at a zero are exact too, not nan.
-    shape = np.shape(x)
+    shape = shape_of(x)
     ge = expand_reduced(g, shape, axis, keepdims)
     if not hasattr(type(x), "__pullback_apply__"):
         return ge * _others(np.asarray(x, dtype=np.float64), axis)
@@ -113,13 +115,13 @@ def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
 
 
 def _others_traceable(x: Any, axis: tuple[int, ...] | None) -> Any:
-    shape = np.shape(x)
+    shape = shape_of(x)
     axes = tuple(range(len(shape))) if axis is None else axis
     if not axes:
         return np.ones(shape)
     tail = tuple(range(-len(axes), 0))
     moved = np.moveaxis(x, axes, tail)
-    moved_shape = np.shape(moved)
+    moved_shape = shape_of(moved)
     n = 1
     for a in axes:
         n *= shape[a]
@@ -156,7 +158,7 @@ def prod_(
 
 
 def _extreme_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    shape = np.shape(x)
+    shape = shape_of(x)
     ye = expand_reduced(y, shape, axis, keepdims)
     hits = np.equal(x, ye) | (np.isnan(x) & np.isnan(ye))  # a constant: where the extreme is
     count = np.sum(hits, axis=axis, keepdims=True)
@@ -227,7 +229,7 @@ def cumsum_pullback(g: Any, y: Any, x: Any, axis: int | None) -> Any:
     # The adjoint of a running sum is the running sum from the other end.
     if axis is None:
         flat = np.flip(np.cumsum(np.flip(g, 0), 0), 0)
-        return np.reshape(flat, np.shape(x))
+        return np.reshape(flat, shape_of(x))
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
@@ -243,8 +245,8 @@ CUMSUM = Primitive(
 def cumsum_(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     refuse_keywords("np.cumsum", dtype=dtype, out=out)
     if axis is not None:
-        (axis,) = normalize_axes(axis, max(np.ndim(a), 1), "np.cumsum") or (0,)
-    if np.ndim(a) == 0:
+        (axis,) = normalize_axes(axis, max(ndim_of(a), 1), "np.cumsum") or (0,)
+    if ndim_of(a) == 0:
         a = np.reshape(a, (1,))
     return CUMSUM(a, axis=axis)
 
@@ -253,7 +255,7 @@ def cumsum_(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
 
 
 def _count(a: Any, axes: tuple[int, ...] | None) -> int:
-    shape = np.shape(a)
+    shape = shape_of(a)
     n = 1
     for i in range(len(shape)) if axes is None else axes:
         n *= shape[i]
@@ -324,14 +326,14 @@ def _norm2_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
         # of squares in the last bit; the same call gives NumPy's number.
         flat = np.ravel(x)
         y = np.sqrt(np.dot(flat, flat))
-        return np.reshape(y, (1,) * np.ndim(x)) if keepdims else y
+        return np.reshape(y, (1,) * ndim_of(x)) if keepdims else y
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
 
 def norm2_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     # x/‖x‖, taken as 0 where ‖x‖ = 0: the norm's subgradient of least size,
     # where x/0 would be nan (the complaint of PyTorch #2421 and JAX #4177).
-    shape = np.shape(x)
+    shape = shape_of(x)
     ye = expand_reduced(y, shape, axis, keepdims)
     zero = np.equal(ye, 0.0)
     return expand_reduced(g, shape, axis, keepdims) * np.where(
@@ -350,7 +352,7 @@ NORM2 = Primitive(
 
 
 def norm_(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    ndim = np.ndim(x)
+    ndim = ndim_of(x)
     axes = _axes_of("np.linalg.norm", x, axis)
     reduced = ndim if axes is None else len(axes)
     keep = bool(keepdims)
@@ -381,7 +383,7 @@ def norm_(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         extreme = MAX if ord > 0 else MIN
         out = extreme(sums, axis=(cols - 1 if cols > rows else cols,), keepdims=False)
         if keep:
-            shape = list(np.shape(x))
+            shape = list(shape_of(x))
             shape[rows] = shape[cols] = 1
             out = np.reshape(out, tuple(shape))
         return out

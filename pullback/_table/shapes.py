@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .entry import Composite, Primitive, as_float_if_scalar, normalize_axes, unbroadcast
+from .entry import (
+    Composite,
+    Primitive,
+    as_float_if_scalar,
+    ndim_of,
+    normalize_axes,
+    shape_of,
+    unbroadcast,
+)
 
 __all__ = ["FUNCTIONS", "INDEX", "SCATTER", "index_key"]
 
@@ -45,7 +53,7 @@ def _reshape_forward(x: Any, shape: tuple[int, ...]) -> Any:
 
 
 def reshape_pullback(g: Any, y: Any, x: Any, shape: tuple[int, ...]) -> Any:
-    return np.reshape(g, np.shape(x))
+    return np.reshape(g, shape_of(x))
 
 
 RESHAPE = Primitive("reshape", _reshape_forward, (reshape_pullback,), 1, doc="A new shape.")
@@ -69,7 +77,7 @@ def _broadcast_forward(x: Any, shape: tuple[int, ...]) -> Any:
 
 
 def broadcast_to_pullback(g: Any, y: Any, x: Any, shape: tuple[int, ...]) -> Any:
-    return unbroadcast(g, np.shape(x))
+    return unbroadcast(g, shape_of(x))
 
 
 BROADCAST_TO = Primitive(
@@ -86,8 +94,8 @@ def _concatenate_forward(*xs: Any, axis: int) -> Any:
 
 
 def concatenate_pullback(i: int, g: Any, y: Any, *xs: Any, axis: int) -> Any:
-    start = sum(np.shape(x)[axis] for x in xs[:i])
-    stop = start + np.shape(xs[i])[axis]
+    start = sum(shape_of(x)[axis] for x in xs[:i])
+    stop = start + shape_of(xs[i])[axis]
     key = (slice(None),) * axis + (slice(start, stop),)
     return g[key]
 
@@ -130,11 +138,11 @@ def _is_basic(key: Any) -> bool:
 
 def _index_forward(x: Any, key: Any) -> Any:
     part = x[key]
-    return as_float_if_scalar(part) if np.ndim(part) == 0 else np.array(part)
+    return as_float_if_scalar(part) if ndim_of(part) == 0 else np.array(part)
 
 
 def index_pullback(g: Any, y: Any, x: Any, key: Any) -> Any:
-    return SCATTER(g, key=key, shape=np.shape(x))
+    return SCATTER(g, key=key, shape=shape_of(x))
 
 
 INDEX = Primitive(
@@ -173,7 +181,7 @@ def _pad_forward(x: Any, widths: tuple[tuple[int, int], ...], value: float) -> A
 
 
 def pad_pullback(g: Any, y: Any, x: Any, widths: tuple[tuple[int, int], ...], value: float) -> Any:
-    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(x), strict=True))]
+    return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape_of(x), strict=True))]
 
 
 PAD = Primitive("pad", _pad_forward, (pad_pullback,), 1, doc="Constant padding; dx = dy's middle.")
@@ -184,11 +192,11 @@ def _where_forward(condition: Any, a: Any, b: Any) -> Any:
 
 
 def where_pullback_a(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(np.where(condition, g, 0.0), np.shape(a))
+    return unbroadcast(np.where(condition, g, 0.0), shape_of(a))
 
 
 def where_pullback_b(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(np.where(condition, 0.0, g), np.shape(b))
+    return unbroadcast(np.where(condition, 0.0, g), shape_of(b))
 
 
 WHERE = Primitive(
@@ -217,12 +225,12 @@ def reshape_(
     if order != "C":
         raise TypeError("np.reshape: only order='C' is supported in traced code")
     shape = newshape if shape is None else shape
-    return RESHAPE(a, shape=tuple(np.empty(np.shape(a), bool).reshape(_shape_arg(shape)).shape))
+    return RESHAPE(a, shape=tuple(np.empty(shape_of(a), bool).reshape(_shape_arg(shape)).shape))
 
 
 @_entry(np.transpose, "Axes reversed, or permuted by axes.")
 def transpose_(a: Any, axes: Any = None) -> Any:
-    ndim = np.ndim(a)
+    ndim = ndim_of(a)
     order = tuple(range(ndim))[::-1] if axes is None else tuple(int(i) % ndim for i in axes)
     if order == tuple(range(ndim)):
         return np.positive(a)
@@ -231,7 +239,7 @@ def transpose_(a: Any, axes: Any = None) -> Any:
 
 @_entry(np.swapaxes, "Two axes exchanged.")
 def swapaxes_(a: Any, axis1: int, axis2: int) -> Any:
-    order = list(range(np.ndim(a)))
+    order = list(range(ndim_of(a)))
     i, j = order[axis1], order[axis2]
     order[i], order[j] = j, i
     return transpose_(a, order)
@@ -239,7 +247,7 @@ def swapaxes_(a: Any, axis1: int, axis2: int) -> Any:
 
 @_entry(np.moveaxis, "Axes moved to new positions.")
 def moveaxis_(a: Any, source: Any, destination: Any) -> Any:
-    ndim = np.ndim(a)
+    ndim = ndim_of(a)
     # An int, a sequence or an int array, as NumPy takes them.
     sources = [int(s) % ndim for s in np.ravel(np.asarray(source))]
     dests = [int(d) % ndim for d in np.ravel(np.asarray(destination))]
@@ -251,23 +259,23 @@ def moveaxis_(a: Any, source: Any, destination: Any) -> Any:
 
 @_entry(np.expand_dims, "New axes of length 1.")
 def expand_dims_(a: Any, axis: Any) -> Any:
-    return RESHAPE(a, shape=np.expand_dims(np.empty(np.shape(a), bool), axis).shape)
+    return RESHAPE(a, shape=np.expand_dims(np.empty(shape_of(a), bool), axis).shape)
 
 
 @_entry(np.squeeze, "Axes of length 1 removed.")
 def squeeze_(a: Any, axis: Any = None) -> Any:
-    return RESHAPE(a, shape=np.squeeze(np.empty(np.shape(a), bool), axis).shape)
+    return RESHAPE(a, shape=np.squeeze(np.empty(shape_of(a), bool), axis).shape)
 
 
 @_entry(np.ravel, "Flattened to one axis (order 'C').")
 def ravel_(a: Any, order: str = "C") -> Any:
     if order != "C":
         raise TypeError("np.ravel: only order='C' is supported in traced code")
-    return RESHAPE(a, shape=(int(np.prod(np.shape(a), dtype=np.int64)),))
+    return RESHAPE(a, shape=(int(np.prod(shape_of(a), dtype=np.int64)),))
 
 
 def _at_least(n: int, a: Any) -> Any:
-    shape = np.shape(a)
+    shape = shape_of(a)
     if len(shape) >= n:
         return a
     if n == 3 and len(shape) == 2:
@@ -300,7 +308,7 @@ def atleast_3d_(*arys: Any) -> Any:
 @_entry(np.broadcast_to, "Broadcast to a shape; the cotangent is summed back.")
 def broadcast_to_(array: Any, shape: Any, subok: bool = False) -> Any:
     shape = _shape_arg(shape)
-    if np.shape(array) == shape:
+    if shape_of(array) == shape:
         return np.positive(array)
     return BROADCAST_TO(array, shape=shape)
 
@@ -315,7 +323,7 @@ def concatenate_(
     if axis is None:
         pieces = [ravel_(p) for p in pieces]
         axis = 0
-    ndim = np.ndim(pieces[0])
+    ndim = ndim_of(pieces[0])
     (axis,) = normalize_axes(axis, ndim, "np.concatenate") or (0,)
     return CONCATENATE(*pieces, axis=axis)
 
@@ -329,7 +337,7 @@ def stack_(
     pieces = list(arrays)
     if not pieces:
         raise ValueError("np.stack: need at least one array to stack")
-    ndim = np.ndim(pieces[0]) + 1
+    ndim = ndim_of(pieces[0]) + 1
     (axis,) = normalize_axes(axis, ndim, "np.stack") or (0,)
     return CONCATENATE(*[expand_dims_(p, axis) for p in pieces], axis=axis)
 
@@ -337,7 +345,7 @@ def stack_(
 @_entry(np.hstack, "Arrays joined column-wise (1-d: end to end).")
 def hstack_(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
     pieces = [_at_least(1, p) for p in tup]
-    return concatenate_(pieces, axis=0 if np.ndim(pieces[0]) == 1 else 1)
+    return concatenate_(pieces, axis=0 if ndim_of(pieces[0]) == 1 else 1)
 
 
 @_entry(np.vstack, "Arrays joined row-wise (1-d arrays become rows).")
@@ -369,9 +377,9 @@ def _split_points(length: int, sections: Any, even: bool, where: str) -> list[in
 
 
 def _split(ary: Any, sections: Any, axis: int, even: bool, where: str) -> list[Any]:
-    ndim = np.ndim(ary)
+    ndim = ndim_of(ary)
     (axis,) = normalize_axes(axis, ndim, where) or (0,)
-    length = np.shape(ary)[axis]
+    length = shape_of(ary)[axis]
     bounds = [0, *_split_points(length, sections, even, where), length]
     lead = (slice(None),) * axis
     return [INDEX(ary, key=(*lead, slice(lo, hi))) for lo, hi in itertools.pairwise(bounds)]
@@ -389,7 +397,7 @@ def array_split_(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
 
 @_entry(np.flip, "Order reversed along axes.")
 def flip_(m: Any, axis: Any = None) -> Any:
-    ndim = np.ndim(m)
+    ndim = ndim_of(m)
     if ndim == 0 and axis is None:  # NumPy: a 0-d value flipped is itself
         return np.positive(m)
     axes = normalize_axes(axis, ndim, "np.flip")
@@ -402,20 +410,20 @@ def flip_(m: Any, axis: Any = None) -> Any:
 @_entry(np.roll, "Elements shifted cyclically along an axis (axis=None: flattened).")
 def roll_(a: Any, shift: Any, axis: Any = None) -> Any:
     if axis is None:
-        return reshape_(roll_(ravel_(a), shift, 0), np.shape(a))
+        return reshape_(roll_(ravel_(a), shift, 0), shape_of(a))
     # As NumPy: shift and axis broadcast against each other (np.roll(x, 1,
     # axis=(0, 1)) rolls both axes by 1), and shifts along one axis add up.
     pairs = np.broadcast(np.asarray(shift), np.asarray(axis))
     if pairs.ndim > 1:
         raise ValueError("np.roll: 'shift' and 'axis' should be scalars or 1D sequences")
-    ndim = np.ndim(a)
+    ndim = ndim_of(a)
     total = [0] * ndim
     for s, ax in pairs:
         (ax,) = normalize_axes(int(ax), ndim, "np.roll") or (0,)
         total[ax] += int(s)
     out = a
     for ax, s in enumerate(total):
-        n = np.shape(a)[ax]
+        n = shape_of(a)[ax]
         if n and s % n:
             order = (np.arange(n) - s) % n
             out = INDEX(out, key=(slice(None),) * ax + (order,))
@@ -425,13 +433,13 @@ def roll_(a: Any, shift: Any, axis: Any = None) -> Any:
 @_entry(np.tile, "Repeated as whole blocks.")
 def tile_(A: Any, reps: Any) -> Any:
     reps = _shape_arg(reps)
-    shape = np.shape(A)
+    shape = shape_of(A)
     ndim = max(len(shape), len(reps))
     shape = (1,) * (ndim - len(shape)) + shape
     reps = (1,) * (ndim - len(reps)) + reps
     spread = RESHAPE(A, shape=tuple(s for n in shape for s in (1, n)))
     target = tuple(s for r, n in zip(reps, shape, strict=True) for s in (r, n))
-    full = BROADCAST_TO(spread, shape=target) if target != np.shape(spread) else spread
+    full = BROADCAST_TO(spread, shape=target) if target != shape_of(spread) else spread
     return RESHAPE(full, shape=tuple(r * n for r, n in zip(reps, shape, strict=True)))
 
 
@@ -440,8 +448,8 @@ def repeat_(a: Any, repeats: Any, axis: Any = None) -> Any:
     if axis is None:
         a = ravel_(a)
         axis = 0
-    ax = int(axis) % np.ndim(a)
-    order = np.repeat(np.arange(np.shape(a)[ax]), repeats)
+    ax = int(axis) % ndim_of(a)
+    order = np.repeat(np.arange(shape_of(a)[ax]), repeats)
     return INDEX(a, key=(slice(None),) * ax + (order,))
 
 
@@ -452,9 +460,9 @@ def pad_(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> A
             "np.pad: only mode='constant' (with constant_values) is supported in traced code"
         )
     value = kwargs.get("constant_values", 0.0)
-    if np.ndim(value) or hasattr(type(value), "__pullback_apply__"):
+    if ndim_of(value) or hasattr(type(value), "__pullback_apply__"):
         raise TypeError("np.pad: constant_values must be one plain number in traced code")
-    ndim = np.ndim(array)
+    ndim = ndim_of(array)
     if ndim == 0:  # NumPy: a 0-d value has no axis to pad
         return np.positive(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (ndim, 2))
@@ -464,7 +472,7 @@ def pad_(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> A
 def _triangle(m: Any, k: int, upper: bool) -> Any:
     # NumPy's mask: tri(*shape[-2:]), so a 1-d array of length n is the rows
     # of an n x n matrix (it broadcasts against the mask).
-    rows, cols = (np.shape(m) * 2)[-2:]  # (n,) gives (n, n), as tri(*shape[-2:]) does
+    rows, cols = (shape_of(m) * 2)[-2:]  # (n,) gives (n, n), as tri(*shape[-2:]) does
     mask = np.tri(rows, cols, k - 1 if upper else k, dtype=bool)
     return np.where(~mask if upper else mask, m, 0.0)
 
@@ -485,7 +493,7 @@ def take_(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "
         raise TypeError("np.take: out= and mode= are not supported in traced code")
     if axis is None:
         return INDEX(ravel_(a), key=np.asarray(indices))
-    ax = int(axis) % np.ndim(a)
+    ax = int(axis) % ndim_of(a)
     return INDEX(a, key=(slice(None),) * ax + (np.asarray(indices),))
 
 
@@ -493,7 +501,7 @@ def take_(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "
 def take_along_axis_(arr: Any, indices: Any, axis: Any = -1) -> Any:
     if axis is None:
         return INDEX(ravel_(arr), key=np.asarray(indices))
-    shape = np.shape(arr)
+    shape = shape_of(arr)
     ax = int(axis) % len(shape)
     indices = np.asarray(indices)
     key = []
@@ -515,12 +523,12 @@ def diff_(
         pieces = ([prepend] if prepend is not np._NoValue else []) + [a]
         pieces += [append] if append is not np._NoValue else []
         a = concatenate_(
-            [np.broadcast_to(p, _like_along(p, a, axis)) if np.ndim(p) == 0 else p for p in pieces],
+            [np.broadcast_to(p, _like_along(p, a, axis)) if ndim_of(p) == 0 else p for p in pieces],
             axis=axis,
         )
     if n < 0:
         raise ValueError(f"np.diff: order must be non-negative but got {n!r}")
-    ax = int(axis) % np.ndim(a)
+    ax = int(axis) % ndim_of(a)
     lead = (slice(None),) * ax
     for _ in range(n):
         a = INDEX(a, key=(*lead, slice(1, None))) - INDEX(a, key=(*lead, slice(None, -1)))
@@ -528,7 +536,7 @@ def diff_(
 
 
 def _like_along(p: Any, a: Any, axis: int) -> tuple[int, ...]:
-    shape = list(np.shape(a))
+    shape = list(shape_of(a))
     shape[int(axis) % len(shape)] = 1
     return tuple(shape)
 
@@ -597,7 +605,7 @@ def copy_(a: Any, order: str = "K", subok: bool = False) -> Any:
 
 @_entry(np.diagonal, "A diagonal of two axes.")
 def diagonal_(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    shape = np.shape(a)
+    shape = shape_of(a)
     ndim = len(shape)
     a1, a2 = int(axis1) % ndim, int(axis2) % ndim
     n1, n2 = shape[a1], shape[a2]
@@ -620,11 +628,11 @@ def trace_(
 
 @_entry(np.diag, "A 1-d array as a diagonal matrix, or a matrix's diagonal.")
 def diag_(v: Any, k: int = 0) -> Any:
-    if np.ndim(v) == 2:
+    if ndim_of(v) == 2:
         return diagonal_(v, k)
-    if np.ndim(v) != 1:
+    if ndim_of(v) != 1:
         raise ValueError("np.diag: input must be 1-d or 2-d")
-    n = np.shape(v)[0] + abs(k)
-    i = np.arange(np.shape(v)[0])
+    n = shape_of(v)[0] + abs(k)
+    i = np.arange(shape_of(v)[0])
     rows, cols = (i, i + k) if k >= 0 else (i - k, i)
     return SCATTER(v, key=(rows, cols), shape=(n, n))
