@@ -24,6 +24,7 @@ from ._graph import apply as _apply
 from ._graph import apply1 as _apply1
 from ._graph import apply2 as _apply2
 from ._rules.nn import check_shapes
+from ._table.entry import shape_of
 from ._table.library import logsumexp_axes
 from ._trace import lift
 from ._types import Array, V
@@ -242,7 +243,7 @@ def affine(x: Array, w: Array, b: Array) -> Array:
     >>> affine(np.ones((1, 2)), np.ones((2, 3)), np.zeros(3))
     array([[2., 2., 2.]])
     """
-    check_shapes("affine", np.shape(x), np.shape(w), np.shape(b))
+    check_shapes("affine", shape_of(x), shape_of(w), shape_of(b))
     result: Array = _apply(_t.AFFINE, x, w, b)
     return result
 
@@ -285,6 +286,6 @@ def softmax_cross_entropy(logits: Array, labels: Array) -> float:
     >>> round(softmax_cross_entropy(np.array([[0.0, 0.0]]), np.array([0])), 6)
     0.693147
     """
-    check_shapes("softmax_cross_entropy", np.shape(logits), np.shape(labels))
+    check_shapes("softmax_cross_entropy", shape_of(logits), shape_of(labels))
     result: float = _apply2(_t.SOFTMAX_CROSS_ENTROPY, logits, labels)
     return result
