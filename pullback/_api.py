@@ -16,7 +16,16 @@ from typing_extensions import TypeVarTuple, Unpack
 from ._compose import Composition, array_pullback, fused_form, scalar_pullback
 from ._stage_errors import rule_name
 from ._types import MultiRule, Pullback, Rule, Value
-from ._values import as_value, cotangent_for, describe, owned, real_array, require_callable
+from ._values import (
+    as_value,
+    concrete_of,
+    cotangent_for,
+    describe,
+    is_traced,
+    owned,
+    real_array,
+    require_callable,
+)
 
 __all__ = ["gradient", "pullback", "value_and_gradient", "withgradient"]
 
@@ -233,7 +242,7 @@ def _value_and_gradient(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Any, Any
     if traced is not None:  # inside traced code: the rule is traced again (nested)
         f = traced
     y, back, args = _forward(f, xs, api)
-    if _is_traced(y) or getattr(f, "__pullback_checks_arguments__", False):
+    if is_traced(y) or getattr(f, "__pullback_checks_arguments__", False):
         # A traced rule gives values and cotangents of its own (trees of them).
         return y, _cotangents(back(_seed(y)), args, f)
     if type(y) is float:
@@ -257,7 +266,7 @@ def _seed(y: Any) -> Any:
     """1.0 for a float value, ones shaped like an array value (also under tracing)."""
     if type(y) is float:
         return 1.0
-    base = y.__pullback_concrete__() if _is_traced(y) else y
+    base = concrete_of(y)
     return 1.0 if type(base) is float else np.ones_like(base)
 
 
@@ -295,14 +304,9 @@ def _forward(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, Any, tuple[V
             f"{api}: the rule {rule_name(f)} must return (value, pullback), got {describe(out)}"
         )
     y = out[0]
-    if type(y) is not float and type(y) is not np.ndarray and not _is_traced(y):
+    if type(y) is not float and type(y) is not np.ndarray and not is_traced(y):
         y = _as_output(y, f)
     return y, out[1], args
-
-
-def _is_traced(x: Any) -> bool:
-    """A traced value of an enclosing trace (nested differentiation): passed through."""
-    return hasattr(type(x), "__pullback_concrete__")
 
 
 def _checked_args(f: Any, xs: tuple[Any, ...], api: str) -> tuple[Value, ...]:
@@ -397,7 +401,7 @@ class CheckedPullback:
             g = self._back(dy)
             if type(g) is float and len(self._args) == 1 and type(self._args[0]) is float:
                 return g
-        elif _is_traced(y) or _is_traced(dy):  # nested differentiation: the trace checks
+        elif is_traced(y) or is_traced(dy):  # nested differentiation: the trace checks
             return _cotangents(self._back(dy), self._args, rule)
         else:
             # One rule for every checked pullback: the cotangent has the value's kind and shape.

@@ -31,7 +31,7 @@ from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
 from ._trees import flatten
 from ._types import MultiRule, Rule
-from ._values import as_value, cotangent_for, describe, require_callable
+from ._values import as_value, concrete_of, cotangent_for, describe, is_traced, require_callable
 
 __all__ = [
     "MultiPushforward",
@@ -121,7 +121,7 @@ def pushforward(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]
     y, back = pullback(traced, *xs)
     shapes = tuple(_shape_of(x) for x in xs)
     linear = _Linear(back, len(xs), name)
-    base = _concrete(y)
+    base = concrete_of(y)
     u0: Any = 1.0 if type(base) is float else np.ones_like(base)
     _, transpose = pullback(trace(linear), u0)
     return y, _Push(transpose, shapes, name)
@@ -157,7 +157,7 @@ class _Linear:
         for gi in gs:
             leaves.extend(flatten(gi)[0])
         for leaf in leaves:
-            if not _is_traced(leaf) and np.any(np.asarray(leaf) != 0.0):
+            if not is_traced(leaf) and np.any(np.asarray(leaf) != 0.0):
                 raise _not_traceable(
                     self._name,
                     f"its pullback returned {describe(leaf)}, which does not depend on the "
@@ -208,15 +208,15 @@ def _shape_of(x: Any) -> tuple[Any, tuple[tuple[int, ...] | None, ...]]:
     leaves, spec = flatten(x)
     shapes = []
     for leaf in leaves:
-        base = _concrete(leaf)
+        base = concrete_of(leaf)
         shapes.append(None if type(base) is float else np.shape(base))
     return spec, tuple(shapes)
 
 
 def _tangent(dx: Any, shape: tuple[int, ...] | None, where: str, position: int) -> Any:
     """A tangent checked against its argument: a float for a float, an array of its shape."""
-    base = _concrete(dx)
-    if _is_traced(dx):  # nested: a tangent from an enclosing trace
+    base = concrete_of(dx)
+    if is_traced(dx):  # nested: a tangent from an enclosing trace
         kind_ok = (type(base) is float) == (shape is None)
         if kind_ok and (shape is None or np.shape(base) == shape):
             return dx
@@ -232,19 +232,11 @@ def _tangent(dx: Any, shape: tuple[int, ...] | None, where: str, position: int) 
 
 def _checked_values(xs: tuple[Any, ...], where: str) -> tuple[Any, ...]:
     if len(xs) == 1:
-        return xs if _is_traced(xs[0]) else (as_value(xs[0], where),)
+        return xs if is_traced(xs[0]) else (as_value(xs[0], where),)
     return tuple(
-        x if _is_traced(x) else as_value(x, f"{where}, argument {i}")
+        x if is_traced(x) else as_value(x, f"{where}, argument {i}")
         for i, x in enumerate(xs, start=1)
     )
-
-
-def _is_traced(x: Any) -> bool:
-    return hasattr(type(x), "__pullback_concrete__")
-
-
-def _concrete(x: Any) -> Any:
-    return x.__pullback_concrete__() if _is_traced(x) else x
 
 
 @overload
@@ -391,14 +383,14 @@ def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:
     array([1., 6.])
     """
     require_callable(f, "jacobian")
-    if not _is_traced(x):
+    if not is_traced(x):
         x = as_value(x, f"jacobian({rule_name(f)})")
     y, push = pushforward(f, x)
-    base_x = _concrete(x)
+    base_x = concrete_of(x)
     if type(base_x) is float:
         return push(1.0)
     x_shape = np.shape(base_x)
-    y_shape = np.shape(_concrete(y))
+    y_shape = np.shape(concrete_of(y))
     n = int(np.prod(x_shape))
     if n == 0 or int(np.prod(y_shape)) == 0:
         return np.zeros(y_shape + x_shape)
@@ -407,7 +399,7 @@ def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:
         e = np.zeros(x_shape)
         e.flat[j] = 1.0
         columns.append(push(e))
-    if any(_is_traced(c) for c in columns):
+    if any(is_traced(c) for c in columns):
         return np.reshape(np.stack(columns, axis=-1), y_shape + x_shape)
     return np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1).reshape(
         y_shape + x_shape

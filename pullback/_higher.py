@@ -11,7 +11,7 @@ from ._api import gradient, pullback
 from ._forward import jacobian_forward
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
-from ._values import as_value, require_callable
+from ._values import as_value, concrete_of, is_traced, require_callable
 
 __all__ = ["hessian", "jacobian"]
 
@@ -48,14 +48,14 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
     if mode == "forward":
         return jacobian_forward(f, x)
-    nested = _is_traced(x)  # inside traced code: the Jacobian is itself traced
+    nested = is_traced(x)  # inside traced code: the Jacobian is itself traced
     if not nested:
         x = as_value(x, f"jacobian({rule_name(f)})")
     y, back = pullback(f, x)
     shape = np.shape(y)
     if mode == "auto" and 0 < np.size(x) < np.prod(shape, dtype=np.int64):
         return jacobian_forward(f, x)  # fewer inputs than outputs: a push per input
-    if not shape and type(_concrete(y)) is float:
+    if not shape and type(concrete_of(y)) is float:
         return back(1.0)
     if np.prod(shape) == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
         return np.zeros(shape + np.shape(x))
@@ -64,16 +64,8 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         seed = np.zeros(shape)
         seed.flat[i] = 1.0
         row = back(seed)
-        rows.append(row if nested or _is_traced(row) else np.asarray(row, dtype=np.float64))
+        rows.append(row if nested or is_traced(row) else np.asarray(row, dtype=np.float64))
     return np.reshape(np.stack(rows), shape + np.shape(x))
-
-
-def _is_traced(x: Any) -> bool:
-    return hasattr(type(x), "__pullback_concrete__")
-
-
-def _concrete(x: Any) -> Any:
-    return x.__pullback_concrete__() if _is_traced(x) else x
 
 
 def hessian(f: Callable[..., Any], x: Any) -> Any:
@@ -102,7 +94,7 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
     """
     require_callable(f, "hessian")
     traced = f if isinstance(f, TracedRule) else trace(lift(f))
-    if not _is_traced(x):
+    if not is_traced(x):
         x = as_value(x, f"hessian({rule_name(f)})")
     gradient_of = trace(lambda v: gradient(traced, v))
     return jacobian(gradient_of, x)

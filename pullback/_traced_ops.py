@@ -31,7 +31,7 @@ from ._table.library import (
 )
 from ._table.reductions import SUM
 from ._table.shapes import INDEX, index_key
-from ._values import describe
+from ._values import concrete_of, describe, is_traced
 
 __all__ = [
     "ABS",
@@ -115,12 +115,6 @@ _COMMON_POWERS: dict[float, Primitive] = {
 }  # made once, at import; never changed after
 
 
-def _is_traced(x: Any) -> bool:
-    # Entries are applied by calling them: a traced operand answers through
-    # __pullback_apply__, so this module needs nothing of the tracer's.
-    return hasattr(type(x), "__pullback_apply__")
-
-
 def _is_number(x: Any) -> bool:
     return not isinstance(x, (bool, np.bool_)) and isinstance(
         x, (int, float, np.integer, np.floating)
@@ -129,7 +123,7 @@ def _is_number(x: Any) -> bool:
 
 def power_of(x: Any, exponent: Any) -> Any:
     """``x ** exponent``: a constant exponent is ``power(n)``; a traced one is ``np.power``."""
-    if _is_traced(exponent) or (type(exponent) is np.ndarray and exponent.dtype.kind in "iuf"):
+    if is_traced(exponent) or (type(exponent) is np.ndarray and exponent.dtype.kind in "iuf"):
         return np.power(x, exponent)
     if not _is_number(exponent):
         return NotImplemented
@@ -169,6 +163,6 @@ def scale_primitive(rule: Callable[..., Any]) -> Primitive:
 
 def index(x: Any, key: Any) -> Any:
     """``x[key]`` for a traced array: an element is a float, a slice an array."""
-    if _is_traced(x) and type(x.__pullback_concrete__()) is float:
+    if is_traced(x) and type(concrete_of(x)) is float:
         raise TypeError(f"indexing: a traced float cannot be indexed (got key {describe(key)})")
     return INDEX(x, key=index_key(key))

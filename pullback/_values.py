@@ -16,8 +16,10 @@ from ._types import Array, V, Value
 
 __all__ = [
     "as_value",
+    "concrete_of",
     "cotangent_for",
     "describe",
+    "is_traced",
     "nd",
     "owned",
     "real_array",
@@ -110,7 +112,7 @@ def _convert(x: object, rule: object) -> Value:
             f"{where}: expected {_ACCEPTED}, got {describe(x)}; "
             "only real (integer or floating) dtypes can be differentiated"
         )
-    if hasattr(type(x), "__pullback_concrete__"):
+    if is_traced(x):
         raise TypeError(
             f"{where}: got a traced value; inside traced code use the functions of "
             "pullback.ops, and differentiate there with gradient(trace(f), x)"
@@ -214,7 +216,7 @@ def real_array(g: object) -> Array | None:
     """
     if isinstance(g, (bool, np.bool_, str, bytes)) or g is None:
         return None
-    if hasattr(type(g), "__pullback_concrete__"):  # a traced value
+    if is_traced(g):
         return None
     try:
         out = np.asarray(g)
@@ -331,3 +333,21 @@ def require_step(eps: object, api: str, name: str = "eps", zero: bool = False) -
     if not ((step >= 0.0 if zero else step > 0.0) and step < math.inf):
         raise ValueError(f"{api}: {name} must be {expected}, got {describe(eps)}")
     return step
+
+
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is a traced value (its type answers the library's protocol).
+
+    >>> is_traced(2.0)
+    False
+    """
+    return hasattr(type(x), "__pullback_concrete__")
+
+
+def concrete_of(x: Any) -> Any:
+    """The plain value under any traced layers (``x`` itself when it is not traced).
+
+    >>> concrete_of(np.ones(2))
+    array([1., 1.])
+    """
+    return x.__pullback_concrete__() if is_traced(x) else x

@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from .._ieee import quiet
+from .._values import is_traced
 from .scalar import compile_float_code
 
 __all__ = [
     "Composite",
     "Primitive",
     "expand_reduced",
+    "is_traced",
     "ndim_of",
     "normalize_axes",
     "refuse_keywords",

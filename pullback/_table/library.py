@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._values import concrete_of
 from . import kernels as k
 from .elementwise import unary
 from .entry import Primitive, expand_reduced, ndim_of, normalize_axes, shape_of
@@ -209,18 +210,12 @@ AFFINE = Primitive(
 )
 
 
-def _concrete(x: Any) -> Any:
-    while hasattr(type(x), "__pullback_concrete__"):
-        x = x.__pullback_concrete__()
-    return x
-
-
 def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
     # One-hot rows as given (a value, differentiable), or made from class
     # indices (a constant: an index has no derivative).
     if ndim_of(labels) == 2:
         return labels
-    indices = np.asarray(_concrete(labels)).astype(np.intp)
+    indices = np.asarray(concrete_of(labels)).astype(np.intp)
     return np.eye(shape[1])[indices]
 
 

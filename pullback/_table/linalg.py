@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._values import concrete_of
 from .entry import Composite, Primitive, ndim_of, shape_of, unbroadcast
 
 __all__ = ["FUNCTIONS", "MATMUL", "UFUNCS"]
@@ -328,14 +329,8 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 def slogdet_(a: Any) -> Any:
     # The sign from slogdet itself, not sign(det(a)): det underflows to 0 (and
     # overflows) where slogdet's sign is still ±1 (0.001 I of size 120).
-    sign = np.linalg.slogdet(np.asarray(_concrete_of(a)))[0]
+    sign = np.linalg.slogdet(np.asarray(concrete_of(a)))[0]
     return SlogdetResult(sign if ndim_of(sign) else float(sign), LOGABSDET(a))
-
-
-def _concrete_of(x: Any) -> Any:
-    while hasattr(type(x), "__pullback_concrete__"):
-        x = x.__pullback_concrete__()
-    return x
 
 
 def _cholesky_forward(a: Any) -> Any:

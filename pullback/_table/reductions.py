@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._values import is_traced
 from .entry import (
     Composite,
     Primitive,
@@ -93,7 +94,7 @@ def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims
     # only there), so second derivatives at a zero are exact too, not nan.
     shape = shape_of(x)
     ge = expand_reduced(g, shape, axis, keepdims)
-    if not hasattr(type(x), "__pullback_apply__"):
+    if not is_traced(x):
         return ge * _others(np.asarray(x, dtype=np.float64), axis)
     if not np.any(np.equal(x, 0.0)):  # a comparison: a plain array, read on x's value
         return ge * (expand_reduced(y, shape, axis, keepdims) / x)

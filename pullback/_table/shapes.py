@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._values import is_traced
 from .entry import (
     Composite,
     Primitive,
@@ -113,7 +114,7 @@ def index_key(key: Any) -> Any:
     """A key for ``x[key]``, refusing traced indices (an index has no derivative)."""
     parts = key if isinstance(key, tuple) else (key,)
     for part in parts:
-        if hasattr(type(part), "__pullback_apply__"):
+        if is_traced(part):
             raise TypeError(
                 "indexing with a traced value: an index has no derivative; index with "
                 "ints, slices, or int/bool arrays (np.argmax(x) gives a plain int)"
@@ -460,7 +461,7 @@ def pad_(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> A
             "np.pad: only mode='constant' (with constant_values) is supported in traced code"
         )
     value = kwargs.get("constant_values", 0.0)
-    if ndim_of(value) or hasattr(type(value), "__pullback_apply__"):
+    if ndim_of(value) or is_traced(value):
         raise TypeError("np.pad: constant_values must be one plain number in traced code")
     ndim = ndim_of(array)
     if ndim == 0:  # NumPy: a 0-d value has no axis to pad
@@ -553,7 +554,7 @@ def sort_(
 def where_(condition: Any, x: Any = np._NoValue, y: Any = np._NoValue) -> Any:
     if x is np._NoValue and y is np._NoValue:
         return np.nonzero(condition)
-    if hasattr(type(condition), "__pullback_apply__"):
+    if is_traced(condition):
         # A traced condition is read as NumPy reads any number: nonzero is True
         # (a comparison gives a plain bool array, which asarray cannot make of it).
         condition = np.not_equal(condition, 0.0)

@@ -16,6 +16,7 @@ import numpy as np
 from .._table import FUNCTIONS, UFUNCS
 from .._table.entry import Composite, Primitive, normalize_axes, refuse_keywords
 from .._table.reductions import CUMSUM, MAX, MIN, PROD, SUM
+from .._values import concrete_of
 
 __all__ = ["CONSTANT_FUNCTIONS", "CONSTANT_UFUNCS", "array_function", "array_ufunc", "numpy_name"]
 
@@ -62,12 +63,9 @@ def numpy_name(function: Any) -> str:
 
 def concrete(x: Any) -> Any:
     """The concrete value under any traced layers; containers are unwrapped too."""
-    hook = getattr(type(x), "__pullback_concrete__", None)
-    if hook is not None:
-        return hook(x)
     if type(x) is list or type(x) is tuple:
         return type(x)(concrete(item) for item in x)
-    return x
+    return concrete_of(x)
 
 
 def no_rule(name: str) -> TypeError:
