@@ -8,6 +8,7 @@ convention for ``amax``), as ties of ``np.maximum`` do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,41 +47,15 @@ def _ufunc_axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
 # -- sum ---------------------------------------------------------------------------------
 
 
-def _sum_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return np.sum(x, axis=axis, keepdims=keepdims)
-
-
 def sum_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     shape = shape_of(x)
     return np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
 
 
-SUM = Primitive(
-    "sum", _sum_forward, (sum_pullback,), 1, doc="Sum over axes; dx = dy broadcast back."
-)
-
-
-def sum_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    keepdims: bool = False,
-    initial: Any = np._NoValue,
-    where: Any = np._NoValue,
-) -> Any:
-    refuse_keywords("np.sum", dtype=dtype, out=out, initial=initial, where=where)
-    return SUM(a, axis=_ufunc_axes_of("np.sum", a, axis), keepdims=bool(keepdims))
-
-
-FUNCTIONS[np.sum] = SUM
+SUM = Primitive("sum", np.sum, (sum_pullback,), 1, doc="Sum over axes; dx = dy broadcast back.")
 
 
 # -- prod ------------------------------------------------------------------------------
-
-
-def _prod_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return np.prod(x, axis=axis, keepdims=keepdims)
 
 
 def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -134,7 +109,7 @@ def _others_traceable(x: Any, axis: tuple[int, ...] | None) -> Any:
 
 PROD = Primitive(
     "prod",
-    _prod_forward,
+    np.prod,
     (prod_pullback,),
     1,
     doc="Product over axes; dx = dy × the product of the other elements.",
@@ -142,23 +117,11 @@ PROD = Primitive(
 )
 
 
-def prod_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    keepdims: bool = False,
-    initial: Any = np._NoValue,
-    where: Any = np._NoValue,
-) -> Any:
-    refuse_keywords("np.prod", dtype=dtype, out=out, initial=initial, where=where)
-    return PROD(a, axis=_ufunc_axes_of("np.prod", a, axis), keepdims=bool(keepdims))
-
-
 # -- max and min -------------------------------------------------------------------------
 
 
-def _extreme_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+def extreme_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """The pullback of max and min: the cotangent shared equally by the tied extremes."""
     shape = shape_of(x)
     ye = expand_reduced(y, shape, axis, keepdims)
     hits = np.equal(x, ye) | (np.isnan(x) & np.isnan(ye))  # a constant: where the extreme is
@@ -166,64 +129,63 @@ def _extreme_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keep
     return expand_reduced(g, shape, axis, keepdims) * (hits / count)
 
 
-def _max_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return np.max(x, axis=axis, keepdims=keepdims)
-
-
-def _min_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return np.min(x, axis=axis, keepdims=keepdims)
-
-
-def max_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return _extreme_pullback(g, y, x, axis, keepdims)
-
-
-def min_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    return _extreme_pullback(g, y, x, axis, keepdims)
-
-
 _TIES = "ties share the cotangent equally; a nan is the extreme (as NumPy)"
-MAX = Primitive(
-    "max", _max_forward, (max_pullback,), 1, doc="Largest element over axes.", edge=_TIES
-)
+MAX = Primitive("max", np.max, (extreme_pullback,), 1, doc="Largest element over axes.", edge=_TIES)
 MIN = Primitive(
-    "min", _min_forward, (min_pullback,), 1, doc="Smallest element over axes.", edge=_TIES
+    "min", np.min, (extreme_pullback,), 1, doc="Smallest element over axes.", edge=_TIES
 )
 
 
-def max_(
-    a: Any,
-    axis: Any = None,
-    out: Any = None,
-    keepdims: bool = False,
-    initial: Any = np._NoValue,
-    where: Any = np._NoValue,
-) -> Any:
-    refuse_keywords("np.max", out=out, where=where)
-    y = MAX(a, axis=_ufunc_axes_of("np.max", a, axis), keepdims=bool(keepdims))
-    # initial= is one more element of every slice: a tie with it shares, as np.maximum's do.
-    return y if initial is np._NoValue else np.maximum(y, initial)
+# -- NumPy's signatures for the reductions -------------------------------------------------
 
 
-def min_(
-    a: Any,
-    axis: Any = None,
-    out: Any = None,
-    keepdims: bool = False,
-    initial: Any = np._NoValue,
-    where: Any = np._NoValue,
-) -> Any:
-    refuse_keywords("np.min", out=out, where=where)
-    y = MIN(a, axis=_ufunc_axes_of("np.min", a, axis), keepdims=bool(keepdims))
-    # initial= is one more element of every slice: a tie with it shares, as np.minimum's do.
-    return y if initial is np._NoValue else np.minimum(y, initial)
+def _summing(name: str, entry: Primitive) -> Callable[..., Any]:
+    """``np.sum``/``np.prod`` with NumPy's signature, for the entry."""
+
+    def reduction(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        initial: Any = np._NoValue,
+        where: Any = np._NoValue,
+    ) -> Any:
+        refuse_keywords(name, dtype=dtype, out=out, initial=initial, where=where)
+        return entry(a, axis=_ufunc_axes_of(name, a, axis), keepdims=bool(keepdims))
+
+    reduction.__name__ = reduction.__qualname__ = name[len("np.") :]
+    return reduction
+
+
+def _extreme(name: str, entry: Primitive, pairwise: Any) -> Callable[..., Any]:
+    """``np.max``/``np.min`` with NumPy's signature, for the entry."""
+
+    def reduction(
+        a: Any,
+        axis: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        initial: Any = np._NoValue,
+        where: Any = np._NoValue,
+    ) -> Any:
+        refuse_keywords(name, out=out, where=where)
+        y = entry(a, axis=_ufunc_axes_of(name, a, axis), keepdims=bool(keepdims))
+        # initial= is one more element of every slice: a tie with it shares, as
+        # np.maximum's and np.minimum's do.
+        return y if initial is np._NoValue else pairwise(y, initial)
+
+    reduction.__name__ = reduction.__qualname__ = name[len("np.") :]
+    return reduction
+
+
+sum_ = _summing("np.sum", SUM)
+prod_ = _summing("np.prod", PROD)
+max_ = _extreme("np.max", MAX, np.maximum)
+min_ = _extreme("np.min", MIN, np.minimum)
 
 
 # -- cumulative sums ---------------------------------------------------------------------
-
-
-def _cumsum_forward(x: Any, axis: int | None) -> Any:
-    return np.cumsum(x, axis=axis)
 
 
 def cumsum_pullback(g: Any, y: Any, x: Any, axis: int | None) -> Any:
@@ -236,7 +198,7 @@ def cumsum_pullback(g: Any, y: Any, x: Any, axis: int | None) -> Any:
 
 CUMSUM = Primitive(
     "cumsum",
-    _cumsum_forward,
+    np.cumsum,
     (cumsum_pullback,),
     1,
     doc="Running sum along an axis (flattened for axis=None).",
