@@ -17,6 +17,21 @@ __all__ = ["ArrayMethods"]
 _np: Any = np
 
 
+def _method(function: Any) -> Any:
+    """``x.f(*args, **kwargs)`` is ``np.f(x, *args, **kwargs)``.
+
+    NumPy's method and function take the same arguments, so the method is the
+    function's own entry (or, for argmax, round and the other constants, its
+    plain result): no second spelling to keep in step.
+    """
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = function.__name__
+    return method
+
+
 def _shape_args(shape: tuple[Any, ...]) -> Any:
     return shape[0] if len(shape) == 1 else shape
 
@@ -77,29 +92,14 @@ class ArrayMethods:
     def transpose(self, *axes: Any) -> Any:
         return _np.transpose(self, None if not axes else _shape_args(axes))
 
-    def swapaxes(self, axis1: int, axis2: int) -> Any:
-        return _np.swapaxes(self, axis1, axis2)
-
     def ravel(self, order: str = "C") -> Any:
         return _np.ravel(self, order)
 
     def flatten(self, order: str = "C") -> Any:
         return _np.ravel(self, order)
 
-    def squeeze(self, axis: Any = None) -> Any:
-        return _np.squeeze(self, axis)
-
     def copy(self, order: str = "C") -> Any:
         return _np.copy(self)
-
-    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-        return _np.diagonal(self, offset, axis1, axis2)
-
-    def take(self, indices: Any, axis: Any = None) -> Any:
-        return _np.take(self, indices, axis)
-
-    def repeat(self, repeats: Any, axis: Any = None) -> Any:
-        return _np.repeat(self, repeats, axis)
 
     def clip(self, min: Any = None, max: Any = None) -> Any:
         return _np.clip(self, min, max)
@@ -112,86 +112,30 @@ class ArrayMethods:
             )
         return _np.positive(self) if copy else self
 
-    # -- reductions -----------------------------------------------------------------------
+    # -- NumPy's functions as methods: shapes, reductions, products, constants ----------
 
-    def sum(
-        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-    ) -> Any:
-        return _np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def prod(
-        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-    ) -> Any:
-        return _np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def mean(
-        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-    ) -> Any:
-        return _np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def var(
-        self,
-        axis: Any = None,
-        dtype: Any = None,
-        out: Any = None,
-        ddof: float = 0,
-        keepdims: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        return _np.var(
-            self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs
-        )
-
-    def std(
-        self,
-        axis: Any = None,
-        dtype: Any = None,
-        out: Any = None,
-        ddof: float = 0,
-        keepdims: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        return _np.std(
-            self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs
-        )
-
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _np.max(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
-
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _np.min(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
-
-    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-        return _np.cumsum(self, axis=axis, dtype=dtype, out=out)
-
-    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-        return _np.trace(self, offset, axis1, axis2)
-
-    def dot(self, b: Any) -> Any:
-        return _np.dot(self, b)
-
-    # -- constants: no derivative ----------------------------------------------------------
-
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _np.argmax(self.__pullback_concrete__(), axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _np.argmin(self.__pullback_concrete__(), axis=axis, keepdims=keepdims)
-
-    def argsort(self, axis: int = -1, kind: Any = None) -> Any:
-        return _np.argsort(self.__pullback_concrete__(), axis=axis, kind=kind)
-
-    def round(self, decimals: int = 0) -> Any:
-        return _np.round(self.__pullback_concrete__(), decimals)
-
-    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _np.any(self.__pullback_concrete__(), axis=axis, keepdims=keepdims)
-
-    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _np.all(self.__pullback_concrete__(), axis=axis, keepdims=keepdims)
-
-    def nonzero(self) -> Any:
-        return _np.nonzero(self.__pullback_concrete__())
+    swapaxes = _method(np.swapaxes)
+    squeeze = _method(np.squeeze)
+    diagonal = _method(np.diagonal)
+    take = _method(np.take)
+    repeat = _method(np.repeat)
+    sum = _method(np.sum)
+    prod = _method(np.prod)
+    mean = _method(np.mean)
+    var = _method(np.var)
+    std = _method(np.std)
+    max = _method(np.max)
+    min = _method(np.min)
+    cumsum = _method(np.cumsum)
+    trace = _method(np.trace)
+    dot = _method(np.dot)
+    argmax = _method(np.argmax)
+    argmin = _method(np.argmin)
+    argsort = _method(np.argsort)
+    round = _method(np.round)
+    any = _method(np.any)
+    all = _method(np.all)
+    nonzero = _method(np.nonzero)
 
     # -- refused, with what to write instead -------------------------------------------------
 
