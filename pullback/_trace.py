@@ -544,10 +544,6 @@ def _primitive_for(rule: Callable[..., Any]) -> Primitive:
     entry = entry_of(rule)
     if entry is not None:  # a library rule: its entry in the table
         return entry
-    if rule is nn.affine:
-        return ops.AFFINE
-    if rule is nn.softmax_cross_entropy:
-        return ops.SOFTMAX_CROSS_ENTROPY
     return Primitive.of_rule(rule_name(rule), rule, _arity(rule))
 
 

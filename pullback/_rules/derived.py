@@ -72,7 +72,7 @@ def rule_from(entry: Primitive, doc: str) -> Callable[..., Any]:
 
 
 def entry_of(rule: object) -> Primitive | None:
-    """The table's entry of a public elementwise rule, or None for any other rule.
+    """The table's entry of a public rule made from one (``exp``, ``mul``, ``affine``), or None.
 
     >>> from pullback import exp, scale
     >>> entry_of(exp), entry_of(scale(2.0))

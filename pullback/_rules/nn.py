@@ -249,3 +249,10 @@ def _targets(labels: Any, n: int, classes: int) -> tuple[Array, NDArray[np.intp]
         f"softmax_cross_entropy: labels must be one-hot rows {(n, classes)} or class indices "
         f"{(n,)}, got {describe(labels)}"
     )
+
+
+# The table's entries of these rules, so that lifting them (and differentiating
+# them again, or pushing forward) takes the entry's traceable vjps. softmax and
+# log_softmax take an axis, which their rules fix to the last one (see lift).
+affine.entry = AFFINE  # type: ignore[attr-defined]
+softmax_cross_entropy.entry = SOFTMAX_CROSS_ENTROPY  # type: ignore[attr-defined]
