@@ -14,12 +14,14 @@ recorded in its own trace. This is how HIPS autograd's boxes nest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import numpy as np
 
 from . import _traced_ops as _ops
 from ._ieee import quiet
+from ._table import UFUNCS as _UFUNC_ENTRIES
 from ._table.entry import Primitive, as_float_if_scalar
 from ._tracing import dispatch
 from ._tracing.methods import ArrayMethods
@@ -30,32 +32,46 @@ __all__ = ["Primitive", "Trace", "Traced", "Vjp", "apply", "apply1", "apply2", "
 class Trace:
     """One call of a traced function: its nesting depth and the nodes it records.
 
-    A node is ``(parents, vjp)``: the positions of the operands that are traced
-    values of this trace (-1 for a constant), and the vector-Jacobian product,
-    which maps the output's cotangent to the operands' (a tuple when there are
-    several, one cotangent for one). The arguments are the first nodes, with no
-    parents and no vjp. Nodes are appended as operations run, which is a
-    topological order; when the call returns, the list is frozen into a tuple.
+    A node is an entry of two lists, ``parents`` and ``backs``, at the node's
+    position. The arguments are the first nodes, with no parents and no back.
+    Nodes are appended as operations run, which is a topological order; when
+    the call returns, the lists pass to its pullback and are never changed again.
+    An operation's node is one of three forms (what the backward pass reads):
+
+    - one traced operand at floats: its position (an int) and the local
+      partial derivative (a float) — the common case, a constant operand
+      (``x * 0.5``) included;
+    - two traced operands at floats: their positions and partials (two pairs);
+    - anything else: the operands' positions (a tuple, -1 for a constant) and
+      the vector-Jacobian product (a callable: one cotangent for one operand, a
+      tuple for several).
+
+    The two float forms hold only numbers, so the cyclic garbage collector has
+    nothing to walk in a long graph. Walkthroughs (``log`` set) keep every node
+    in the third form, with all its operands, so that constants show.
     """
 
-    __slots__ = ("depth", "log", "nodes")
+    __slots__ = ("backs", "depth", "log", "parents")
 
-    def __init__(self, depth: int, log: list[tuple[str, Any, tuple[Any, ...]]] | None = None):
+    def __init__(
+        self, depth: int, arguments: int, log: list[tuple[str, Any, tuple[Any, ...]]] | None = None
+    ):
         self.depth = depth
-        self.nodes: Any = []
+        self.parents: Any = [()] * arguments
+        self.backs: Any = [None] * arguments
         # For a walkthrough only: each node's name, value and constant operands.
         self.log = log
 
-    def finish(self) -> tuple[tuple[tuple[int, ...], Any], ...]:
-        """Freeze the nodes when the call returns; a later operation on its values is refused."""
-        nodes = tuple(self.nodes)
-        self.nodes = _FINISHED
+    def finish(self) -> tuple[list[Any], list[Any]]:
+        """Hand over the nodes when the call returns; a later operation on its values is refused."""
+        nodes = self.parents, self.backs
+        self.parents = self.backs = _FINISHED
         return nodes
 
     @property
     def finished(self) -> bool:
         """Whether the call that owns this trace has returned."""
-        return self.nodes is _FINISHED
+        return self.parents is _FINISHED
 
 
 class _Finished:
@@ -74,6 +90,24 @@ class _Finished:
 
 
 _FINISHED = _Finished()
+
+
+class _Partials:
+    """A node's partials at floats as its vjp (``g`` times each), for the third node form.
+
+    The form of a node of three or more operands, and of every node in a walkthrough.
+    """
+
+    __slots__ = ("partials",)
+
+    def __init__(self, partials: Any) -> None:
+        self.partials = partials  # a float for one operand, a tuple for several
+
+    def __call__(self, g: Any) -> Any:
+        partials = self.partials
+        if type(partials) is tuple:
+            return tuple(g * d for d in partials)
+        return g * partials
 
 
 def concrete(x: Any) -> Any:
@@ -138,7 +172,7 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
                 y, back = _forward(primitive, values, params, parents)
         else:
             y, back = _forward(primitive, values, params, parents)
-    return _record(trace, primitive, y, back, parents, values)
+    return _record(trace, primitive, y, back, tuple(parents), values)
 
 
 def _forward(
@@ -182,15 +216,34 @@ def _record(
     primitive: Primitive,
     y: Any,
     back: Any,
-    parents: list[int] | tuple[int, ...],
+    parents: tuple[int, ...],
     values: list[Any] | tuple[Any, ...],
 ) -> Traced:
-    nodes = trace.nodes
-    nodes.append((tuple(parents), back))
-    if trace.log is not None:
+    """Append the node of one operation in the form the backward pass reads (see Trace)."""
+    node: Any = parents
+    log = trace.log
+    if log is None:
+        kind = type(back)
+        if kind is float or kind is tuple:
+            operands = [i for i, p in enumerate(parents) if p >= 0]
+            partials: Any = back if kind is tuple else (back,)
+            if len(operands) == 1 and type(partials[operands[0]]) is float:
+                node, back = parents[operands[0]], partials[operands[0]]  # one operand
+            elif not (
+                len(parents) == 2 == len(operands)
+                and type(partials[0]) is float
+                and type(partials[1]) is float
+            ):
+                back = _Partials(back)  # several operands, or partials not floats
+    elif type(back) is float or type(back) is tuple:
+        back = _Partials(back)
+    trace.parents.append(node)
+    backs = trace.backs
+    backs.append(back)
+    if log is not None:
         constants = tuple(None if p >= 0 else v for p, v in zip(parents, values, strict=True))
-        trace.log.append((primitive.name, y, constants))
-    return Traced(y, trace, len(nodes) - 1)
+        log.append((primitive.name, y, constants))
+    return Traced(y, trace, len(backs) - 1)
 
 
 def apply1(primitive: Primitive, a: Any) -> Any:
@@ -198,22 +251,24 @@ def apply1(primitive: Primitive, a: Any) -> Any:
     if type(a) is not Traced:
         return apply(primitive, a)
     value = a.value
+    trace = a.owner
     at_floats = primitive.at_floats
     if type(value) is float and at_floats is not None:
-        try:
-            y, back = at_floats(value)
-        except (ArithmeticError, ValueError):
-            y, back = _forward(primitive, [value], {}, (a.position,))
-    elif type(value) is Traced:
-        return apply(primitive, a)  # nested: the general path
-    else:
+        if trace.log is None:
+            try:
+                y, d = at_floats(value)
+            except (ArithmeticError, ValueError):
+                pass  # a special value: the entry's NumPy form gives the IEEE answer
+            else:
+                if type(d) is float:  # the node: the operand's position and the partial
+                    trace.parents.append(a.position)
+                    backs = trace.backs
+                    backs.append(d)
+                    return Traced(y, trace, len(backs) - 1)
+    elif type(value) is not Traced:
         y, back = _forward(primitive, [value], {}, (a.position,))
-    trace = a.owner
-    nodes = trace.nodes
-    nodes.append(((a.position,), back))
-    if trace.log is not None:
-        trace.log.append((primitive.name, y, (None,)))
-    return Traced(y, trace, len(nodes) - 1)
+        return _record(trace, primitive, y, back, (a.position,), (value,))
+    return apply(primitive, a)
 
 
 def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
@@ -241,12 +296,68 @@ def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
         return apply(primitive, a, b)  # nested: the general path
     else:
         y, back = _forward(primitive, [va, vb], {}, parents)
-    nodes = trace.nodes
-    nodes.append((parents, back))
-    if trace.log is not None:
-        constants = (None if parents[0] >= 0 else va, None if parents[1] >= 0 else vb)
-        trace.log.append((primitive.name, y, constants))
-    return Traced(y, trace, len(nodes) - 1)
+    return _record(trace, primitive, y, back, parents, (va, vb))
+
+
+def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]:
+    """``Traced.__mul__`` and the like (``__rmul__`` when reflected): floats first, inline.
+
+    In traced scalar code every operator lands here, so the float case is
+    written out in one frame: the entry's ``at_floats`` gives the value and the
+    partials, and the node keeps the partial of each traced operand (one
+    operand when the other is a constant, ``x * 0.5``). Everything else is
+    :func:`apply2`, where the same entry decides.
+    """
+    at_floats = entry.at_floats
+    assert at_floats is not None
+    mine = 1 if reflected else 0  # which operand the traced value is
+
+    def operator(self: Traced, other: Any) -> Any:
+        kind = type(other)
+        value = self.value
+        trace = self.owner
+        if type(value) is float and trace.log is None:
+            if kind is float:
+                try:
+                    y, back = at_floats(other, value) if reflected else at_floats(value, other)
+                except (ArithmeticError, ValueError):
+                    pass  # a special value: the entry's NumPy form gives the IEEE answer
+                else:
+                    node: Any = None
+                    if type(back) is tuple:
+                        if type(back[mine]) is float:  # this operand's position and partial
+                            node, back = self.position, back[mine]
+                    elif type(back) is not float:  # the entry's pullback (division's)
+                        node = (-1, self.position) if reflected else (self.position, -1)
+                    if node is not None:
+                        trace.parents.append(node)
+                        backs = trace.backs
+                        backs.append(back)
+                        return Traced(y, trace, len(backs) - 1)
+            elif kind is Traced and other.owner is trace and not reflected:
+                vb = other.value
+                if type(vb) is float:
+                    try:
+                        y, back = at_floats(value, vb)
+                    except (ArithmeticError, ValueError):
+                        pass
+                    else:
+                        if (
+                            type(back) is tuple
+                            and type(back[0]) is float
+                            and type(back[1]) is float
+                        ) or (type(back) is not tuple and type(back) is not float):
+                            # the two partials, or the entry's pullback (division's)
+                            trace.parents.append((self.position, other.position))
+                            backs = trace.backs
+                            backs.append(back)
+                            return Traced(y, trace, len(backs) - 1)
+        if kind is float or (kind is Traced and not reflected):
+            return apply2(entry, other, self) if reflected else apply2(entry, self, other)
+        return _binary(entry, other, self) if reflected else _binary(entry, self, other)
+
+    operator.__name__ = f"__r{entry.name}__" if reflected else f"__{entry.name}__"
+    return operator
 
 
 class Vjp:
@@ -385,6 +496,13 @@ class Traced(ArrayMethods):
 
     # NumPy's protocols: each ufunc and function to its entry in the table.
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:  # np.sin(x), np.add(x, y): the entry, directly
+            entry = _UFUNC_ENTRIES.get(ufunc)
+            if entry is not None:
+                if len(inputs) == 1:
+                    return apply1(entry, inputs[0])
+                if len(inputs) == 2:
+                    return apply2(entry, inputs[0], inputs[1])
         return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
@@ -393,46 +511,15 @@ class Traced(ArrayMethods):
     def __array__(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(_TO_ARRAY)
 
-    # Arithmetic is recorded; see _traced_ops for the primitives.
-    def __add__(self, other: Any) -> Any:
-        if type(other) is Traced or type(other) is float:
-            return apply2(_ops.ADD, self, other)
-        return _binary(_ops.ADD, self, other)
-
-    def __radd__(self, other: Any) -> Any:
-        if type(other) is float:
-            return apply2(_ops.ADD, other, self)
-        return _binary(_ops.ADD, other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        if type(other) is Traced or type(other) is float:
-            return apply2(_ops.SUB, self, other)
-        return _binary(_ops.SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        if type(other) is float:
-            return apply2(_ops.SUB, other, self)
-        return _binary(_ops.SUB, other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        if type(other) is Traced or type(other) is float:
-            return apply2(_ops.MUL, self, other)
-        return _binary(_ops.MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        if type(other) is float:
-            return apply2(_ops.MUL, other, self)
-        return _binary(_ops.MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        if type(other) is Traced or type(other) is float:
-            return apply2(_ops.DIV, self, other)
-        return _binary(_ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        if type(other) is float:
-            return apply2(_ops.DIV, other, self)
-        return _binary(_ops.DIV, other, self)
+    # Arithmetic is recorded; see _traced_ops for the primitives, _operator for the floats.
+    __add__ = _operator(_ops.ADD, reflected=False)
+    __radd__ = _operator(_ops.ADD, reflected=True)
+    __sub__ = _operator(_ops.SUB, reflected=False)
+    __rsub__ = _operator(_ops.SUB, reflected=True)
+    __mul__ = _operator(_ops.MUL, reflected=False)
+    __rmul__ = _operator(_ops.MUL, reflected=True)
+    __truediv__ = _operator(_ops.DIV, reflected=False)
+    __rtruediv__ = _operator(_ops.DIV, reflected=True)
 
     def __matmul__(self, other: Any) -> Any:
         return _binary(_ops.MATMUL, self, other)

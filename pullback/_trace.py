@@ -11,7 +11,7 @@ Nothing survives the call but the pullback itself.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -95,8 +95,7 @@ class TracedRule:
                 break
         running = _RUNNING.get()
         if flat:  # the common case: float arguments, no tree to flatten
-            trace_ = Trace(running + 1)
-            trace_.nodes.extend([_LEAF] * len(xs))
+            trace_ = Trace(running + 1, len(xs))
             leaves: tuple[Any, ...] = xs
             specs: tuple[tuple[Any, int], ...] | None = None
             args: list[Any] = [Traced(x, trace_, i) for i, x in enumerate(xs)]
@@ -107,7 +106,7 @@ class TracedRule:
             out = self.function(*args)
         finally:
             _RUNNING.reset(token)
-        nodes = trace_.finish()  # frozen: nothing is recorded after the call
+        parents, backs = trace_.finish()  # handed over: nothing is recorded after the call
         extra = None
         if aux:
             if not (type(out) in (tuple, list) and len(out) == 2):
@@ -138,8 +137,10 @@ class TracedRule:
             )
         if type(y) is np.ndarray:
             y = owned([y], leaves)[0]  # ``lambda v: v`` returns its argument: copy it
+        if root + 1 < len(backs):  # nodes after the output's are not needed by its pullback
+            del parents[root + 1 :], backs[root + 1 :]
         back = _TracePullback(
-            root, nodes[: root + 1], leaves, specs, len(xs), y, self.__name__, not flat
+            root, parents, backs, leaves, specs, len(xs), y, self.__name__, not flat
         )
         return y, back, extra
 
@@ -164,7 +165,7 @@ class TracedRule:
             out = self.function(*args)
         finally:
             _RUNNING.reset(token)
-        nodes = trace_.finish()
+        parents, backs = trace_.finish()
         if not (type(out) is Traced and out.owner is trace_):
             raise TypeError(
                 f"trace({self.__name__}): the output does not depend on the arguments "
@@ -177,10 +178,10 @@ class TracedRule:
             names=tuple(names) + tuple(entry[0] for entry in log),
             values=tuple(leaves) + tuple(entry[1] for entry in log),
             constants=tuple(() for _ in leaves) + tuple(entry[2] for entry in log),
-            parents=tuple(node[0] for node in nodes),
+            parents=tuple(parents),
             root=out.position,
             arguments=len(leaves),
-            _nodes=nodes,
+            _backs=tuple(backs),
         )
 
     def _parameter_names(self, count: int) -> list[str]:
@@ -217,8 +218,7 @@ class TracedRule:
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
-        trace_ = Trace(depth, log)
-        trace_.nodes.extend([_LEAF] * len(leaves))
+        trace_ = Trace(depth, len(leaves), log)
         boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
         args = []
         start = 0
@@ -229,8 +229,6 @@ class TracedRule:
             start += count
         return trace_, tuple(leaves), tuple(specs), args
 
-
-_LEAF: tuple[tuple[int, ...], Any] = ((), None)  # an argument's node: no parents, no vjp
 
 # The depth of the traced call running in this context (0: none). A traced
 # call made while another runs is nested in it, whatever its arguments: so a
@@ -262,7 +260,7 @@ class Recording:
     parents: tuple[tuple[int, ...], ...]
     root: int
     arguments: int
-    _nodes: tuple[tuple[tuple[int, ...], Any], ...] = field(repr=False)
+    _backs: tuple[Any, ...] = field(repr=False)
 
     def pull_back(self, dy: Any = 1.0) -> tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]:
         """Run the backward pass from the output with seed ``dy``.
@@ -283,7 +281,7 @@ class Recording:
         def keep(position: int, arrived: Any, out: tuple[Any, ...]) -> None:
             sent[position] = out
 
-        table = backward(self._nodes, self.root, self.arguments, dy, keep)
+        table = backward(self.parents, self._backs, self.root, self.arguments, dy, keep)
         arrived = tuple(table[i] if i < len(table) else None for i in range(len(self.names)))
         return arrived, tuple(sent.get(i, ()) for i in range(len(self.names)))
 
@@ -316,10 +314,11 @@ class _TracePullback:
     __slots__ = (
         "_arity",
         "_arrays",
+        "_backs",
         "_flat",
         "_leaves",
         "_name",
-        "_nodes",
+        "_parents",
         "_root",
         "_specs",
         "_y",
@@ -328,7 +327,8 @@ class _TracePullback:
     def __init__(
         self,
         root: int,
-        nodes: tuple[tuple[tuple[int, ...], Any], ...],
+        parents: list[Any],
+        backs: list[Any],
         leaves: tuple[Any, ...],
         specs: tuple[tuple[Any, int], ...] | None,
         arity: int,
@@ -337,7 +337,8 @@ class _TracePullback:
         arrays: bool,
     ) -> None:
         self._root = root
-        self._nodes = nodes
+        self._parents = parents
+        self._backs = backs
         self._leaves = leaves
         self._specs = specs
         self._arity = arity
@@ -353,10 +354,20 @@ class _TracePullback:
         ):
             # One rule for every checked pullback: the cotangent has the value's kind and shape.
             dy = cotangent_for(dy, y, f"the pullback of trace({self._name})")
-        table = backward(self._nodes, self._root, len(self._leaves), dy)
-        cotangents = [_like(table[i], leaf) for i, leaf in enumerate(self._leaves)]
-        if self._arrays:  # each array the caller's own: not an argument, dy, y or another
-            owned(cotangents, (*self._leaves, dy, y))
+        leaves = self._leaves
+        table = backward(self._parents, self._backs, self._root, len(leaves), dy)
+        if self._arrays:
+            cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
+            # each array the caller's own: not an argument, dy, y or another
+            owned(cotangents, (*leaves, dy, y))
+        else:  # float arguments (no tree): float cotangents where they arrived, else _like's
+            if self._arity == 1:
+                g = table[0]
+                return g if type(g) is float else _like(g, leaves[0])
+            cotangents = [
+                g if type(g) is float else _like(g, leaf)
+                for g, leaf in zip(table, leaves, strict=False)  # the table goes on past them
+            ]
         if self._flat:
             return cotangents[0] if self._arity == 1 else tuple(cotangents)
         per_argument = []
@@ -368,7 +379,8 @@ class _TracePullback:
 
 
 def backward(
-    nodes: tuple[tuple[tuple[int, ...], Any], ...],
+    parents: Sequence[Any],
+    backs: Sequence[Any],
     root: int,
     n_leaves: int,
     dy: Any,
@@ -376,8 +388,10 @@ def backward(
 ) -> list[Any]:
     """Pull ``dy`` back from node ``root`` to every node; return the cotangent table.
 
-    ``visit(position, arrived, sent)``, if given, sees each node's cotangent
-    and what it sends to its operands (for a walkthrough).
+    The nodes are in the forms ``Trace`` describes: a float partial for one
+    operand, two for two, else a vjp. ``visit(position, arrived, sent)``, if
+    given, sees each node's cotangent and what it sends to its operands (for a
+    walkthrough, whose nodes are all of the third form).
     """
     table: list[Any] = [None] * max(root + 1, n_leaves)
     if root < 0:
@@ -387,25 +401,33 @@ def backward(
         g = table[position]
         if g is None:
             continue
-        parents, vjp = nodes[position]
-        # A node's vjp is a pullback, or (at floats) its partial derivatives:
-        # a number for one operand, a pair for two.
-        if len(parents) == 1:
-            gp = g * vjp if type(vjp) is float else vjp(g)
+        back = backs[position]
+        kind = type(back)
+        # A reused value sums its cotangents; floats inline, anything else in _accumulate.
+        if kind is float:  # one operand: its position and the partial
+            p = parents[position]
+            gp, held = g * back, table[p]
+            floats = type(held) is type(gp) is float
+            table[p] = held + gp if floats else gp if held is None else _accumulate(held, gp)
+        elif kind is tuple:  # two operands: their positions and partials
+            p, q = parents[position]
+            gp, held = g * back[0], table[p]
+            floats = type(held) is type(gp) is float
+            table[p] = held + gp if floats else gp if held is None else _accumulate(held, gp)
+            gq, held = g * back[1], table[q]
+            floats = type(held) is type(gq) is float
+            table[q] = held + gq if floats else gq if held is None else _accumulate(held, gq)
+        else:
+            operands = parents[position]
+            sent = back(g)
+            if len(operands) == 1:
+                sent = (sent,)
             if visit is not None:
-                visit(position, g, (gp,))
-            p = parents[0]
-            if p >= 0:
-                held = table[p]
-                table[p] = gp if held is None else _accumulate(held, gp)
-            continue
-        grads = (g * vjp[0], g * vjp[1]) if type(vjp) is tuple else vjp(g)
-        if visit is not None:
-            visit(position, g, tuple(grads))
-        for p, gp in zip(parents, grads):  # noqa: B905  (same length by construction)
-            if p >= 0:
-                held = table[p]
-                table[p] = gp if held is None else _accumulate(held, gp)
+                visit(position, g, tuple(sent))
+            for p, gp in zip(operands, sent):  # noqa: B905  (same length by construction)
+                if p >= 0:
+                    held = table[p]
+                    table[p] = gp if held is None else _accumulate(held, gp)
     return table
 
 
@@ -420,8 +442,11 @@ def _accumulate(a: Any, b: Any) -> Any:
 
 def _like(g: Any, leaf: Any) -> Any:
     """The cotangent of one leaf: zero if nothing reached it, of the leaf's kind."""
-    if type(g) is float and type(leaf) is float:
-        return g
+    if type(leaf) is float:
+        if type(g) is float:
+            return g
+        if g is None:
+            return 0.0
     base = concrete(leaf)
     if g is None:
         return 0.0 if type(base) is float else np.zeros_like(base)
