@@ -342,12 +342,7 @@ def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]
                     except (ArithmeticError, ValueError):
                         pass
                     else:
-                        if (
-                            type(back) is tuple
-                            and type(back[0]) is float
-                            and type(back[1]) is float
-                        ) or (type(back) is not tuple and type(back) is not float):
-                            # the two partials, or the entry's pullback (division's)
+                        if type(back) is not float:  # the two partials, or division's pullback
                             trace.parents.append((self.position, other.position))
                             backs = trace.backs
                             backs.append(back)

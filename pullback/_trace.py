@@ -88,19 +88,20 @@ class TracedRule:
         return self._run(xs, True)
 
     def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[Any, Callable[[Any], Any], Any]:
-        flat = True
+        running = _RUNNING.get()
+        specs: tuple[tuple[Any, int], ...] | None = None
         for x in xs:
             if type(x) is not float:
-                flat = False
+                trace_, leaves, specs, args = self._trees(xs, running)
                 break
-        running = _RUNNING.get()
-        if flat:  # the common case: float arguments, no tree to flatten
+        else:  # the common case: float arguments, no tree to flatten
             trace_ = Trace(running + 1, len(xs))
-            leaves: tuple[Any, ...] = xs
-            specs: tuple[tuple[Any, int], ...] | None = None
-            args: list[Any] = [Traced(x, trace_, i) for i, x in enumerate(xs)]
-        else:
-            trace_, leaves, specs, args = self._trees(xs, running)
+            leaves = xs
+            args = (
+                [Traced(xs[0], trace_, 0)]
+                if len(xs) == 1
+                else [Traced(x, trace_, i) for i, x in enumerate(xs)]
+            )
         token = _RUNNING.set(trace_.depth)
         try:
             out = self.function(*args)
@@ -139,9 +140,7 @@ class TracedRule:
             y = owned([y], leaves)[0]  # ``lambda v: v`` returns its argument: copy it
         if root + 1 < len(backs):  # nodes after the output's are not needed by its pullback
             del parents[root + 1 :], backs[root + 1 :]
-        back = _TracePullback(
-            root, parents, backs, leaves, specs, len(xs), y, self.__name__, not flat
-        )
+        back = _TracePullback(root, parents, backs, leaves, specs, len(xs), y, self.__name__)
         return y, back, extra
 
     def record(self, *xs: Any) -> Recording:
@@ -311,18 +310,8 @@ class _TracePullback:
     the pullback can be called any number of times, from any thread.
     """
 
-    __slots__ = (
-        "_arity",
-        "_arrays",
-        "_backs",
-        "_flat",
-        "_leaves",
-        "_name",
-        "_parents",
-        "_root",
-        "_specs",
-        "_y",
-    )
+    # One tuple, not ten attributes: it is made on every traced call.
+    __slots__ = ("_call",)
 
     def __init__(
         self,
@@ -334,48 +323,40 @@ class _TracePullback:
         arity: int,
         y: Any,
         name: str,
-        arrays: bool,
     ) -> None:
-        self._root = root
-        self._parents = parents
-        self._backs = backs
-        self._leaves = leaves
-        self._specs = specs
-        self._arity = arity
-        self._y = y
-        self._name = name
-        self._flat = specs is None or all(spec is None for spec, _ in specs)
-        self._arrays = arrays  # some argument is not a float: its cotangent may be an array
+        # specs is None for float arguments (no tree); then every cotangent is a float.
+        flat = specs is None or all(spec is None for spec, _ in specs)
+        self._call = (root, parents, backs, leaves, specs, arity, y, name, flat)
 
     def __call__(self, dy: Any) -> Any:
-        y = self._y
+        root, parents, backs, leaves, specs, arity, y, name, flat = self._call
         if not (type(dy) is float and type(y) is float) and not (
             type(dy) is Traced or type(y) is Traced
         ):
             # One rule for every checked pullback: the cotangent has the value's kind and shape.
-            dy = cotangent_for(dy, y, f"the pullback of trace({self._name})")
-        leaves = self._leaves
-        table = backward(self._parents, self._backs, self._root, len(leaves), dy)
-        if self._arrays:
-            cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
-            # each array the caller's own: not an argument, dy, y or another
-            owned(cotangents, (*leaves, dy, y))
-        else:  # float arguments (no tree): float cotangents where they arrived, else _like's
-            if self._arity == 1:
+            dy = cotangent_for(dy, y, f"the pullback of trace({name})")
+        table = backward(parents, backs, root, len(leaves), dy)
+        if specs is None:  # float arguments: float cotangents where they arrived, else _like's
+            if arity == 1:
                 g = table[0]
                 return g if type(g) is float else _like(g, leaves[0])
-            cotangents = [
-                g if type(g) is float else _like(g, leaf)
-                for g, leaf in zip(table, leaves, strict=False)  # the table goes on past them
-            ]
-        if self._flat:
-            return cotangents[0] if self._arity == 1 else tuple(cotangents)
+            cotangents = table[: len(leaves)]
+            for g in cotangents:
+                if type(g) is not float:  # not reached (None), or a traced value (nested)
+                    pairs = zip(cotangents, leaves, strict=True)
+                    cotangents = [_like(g, leaf) for g, leaf in pairs]
+                    break
+            return tuple(cotangents)
+        cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
+        owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
+        if flat:
+            return cotangents[0] if arity == 1 else tuple(cotangents)
         per_argument = []
         start = 0
-        for spec, count in self._specs or ():
+        for spec, count in specs:
             per_argument.append(unflatten(spec, cotangents[start : start + count]))
             start += count
-        return per_argument[0] if self._arity == 1 else tuple(per_argument)
+        return per_argument[0] if arity == 1 else tuple(per_argument)
 
 
 def backward(
@@ -407,16 +388,22 @@ def backward(
         if kind is float:  # one operand: its position and the partial
             p = parents[position]
             gp, held = g * back, table[p]
-            floats = type(held) is type(gp) is float
-            table[p] = held + gp if floats else gp if held is None else _accumulate(held, gp)
+            if held is None:
+                table[p] = gp
+            else:
+                table[p] = held + gp if type(held) is type(gp) is float else _accumulate(held, gp)
         elif kind is tuple:  # two operands: their positions and partials
             p, q = parents[position]
             gp, held = g * back[0], table[p]
-            floats = type(held) is type(gp) is float
-            table[p] = held + gp if floats else gp if held is None else _accumulate(held, gp)
+            if held is None:
+                table[p] = gp
+            else:
+                table[p] = held + gp if type(held) is type(gp) is float else _accumulate(held, gp)
             gq, held = g * back[1], table[q]
-            floats = type(held) is type(gq) is float
-            table[q] = held + gq if floats else gq if held is None else _accumulate(held, gq)
+            if held is None:
+                table[q] = gq
+            else:
+                table[q] = held + gq if type(held) is type(gq) is float else _accumulate(held, gq)
         else:
             operands = parents[position]
             sent = back(g)
