@@ -9,7 +9,8 @@ peers' virtualenv); they are never dependencies of pullback. Rows of one
 workload are sampled round-robin in one process (the garbage collector
 enabled) and every gradient is checked against the hand-written one first.
 Times are the process's CPU time (``time.process_time``): the machine's two
-cores are shared, and waiting for one is not the code's cost.
+cores are shared, and waiting for one is not the code's cost. Each table is
+measured once more first, as a warm-up, and that run is discarded.
 
 Workloads: the 11-operation expression ``sin(a*b) + exp(c)/(1+a*a) - tanh(b*c)*a``
 and the loop ``x = x*0.999 + sin(x)*1e-3`` (4 operations an iteration) at 8 to
@@ -275,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, str], list[float]] = {}
     for title, _, rows in workloads:
         check(rows)
-        for _ in range(args.runs):
+        for run in range(args.runs + 1):
             medians = median_times([fn for _, fn in rows], samples, target, time.process_time)
+            if run == 0:
+                continue  # a warm-up run, discarded (the peers' threads settle after compiling)
             for (label, _), m in zip(rows, medians, strict=True):
                 results.setdefault((title, label), []).append(m)
     print(

@@ -385,7 +385,10 @@ def backward(
         back = backs[position]
         kind = type(back)
         # A reused value sums its cotangents; floats inline, anything else in _accumulate.
+        # The float forms are never a walkthrough's, whose table is read whole: their
+        # cotangent is dropped once sent, and the next one reuses its memory.
         if kind is float:  # one operand: its position and the partial
+            table[position] = None
             p = parents[position]
             gp, held = g * back, table[p]
             if held is None:
@@ -393,6 +396,7 @@ def backward(
             else:
                 table[p] = held + gp if type(held) is type(gp) is float else _accumulate(held, gp)
         elif kind is tuple:  # two operands: their positions and partials
+            table[position] = None
             p, q = parents[position]
             gp, held = g * back[0], table[p]
             if held is None:
