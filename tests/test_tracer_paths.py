@@ -92,6 +92,7 @@ def test_a_recording_still_shows_the_constant_operand() -> None:
         (lambda v: v * math.inf, 2.0, math.inf),
         (lambda v: (v * 0.0) * math.inf, 2.0, math.nan),
         (lambda v: np.exp(v * 1000.0), 1.0, math.inf),  # math.exp overflows: NumPy's inf
+        (lambda v: np.log(v * 0.0), 1.0, math.inf * 0.0),  # log(0) raises in math: -inf, nan
     ],
 )
 def test_special_values_take_the_entry_ieee_answer(f: Any, x: float, expected: float) -> None:
@@ -111,14 +112,24 @@ def test_the_sign_of_a_zero_cotangent_is_kept() -> None:
     assert math.copysign(1.0, g[1]) == -1.0
 
 
-@pytest.mark.parametrize("ufunc", [np.sin, np.cos, np.tanh, np.exp, np.log, np.negative])
+UNARY_UFUNCS = [np.sin, np.cos, np.tanh, np.exp, np.log, np.negative, np.square, np.absolute]
+
+
+@pytest.mark.parametrize("ufunc", UNARY_UFUNCS)
 def test_numpy_ufuncs_on_traced_floats_record_their_entry(ufunc: Any) -> None:
-    name = ufunc.__name__ if ufunc is not np.negative else "negative"
-    by_ops = {"negative": lambda v: -v}.get(name) or getattr(ops, name)
+    by_ops = {np.negative: lambda v: -v, np.absolute: abs}.get(ufunc) or getattr(
+        ops, ufunc.__name__
+    )
     x = 0.8
     assert pb.gradient(trace(lambda v: ufunc(v) * v), x) == pb.gradient(
         trace(lambda v: by_ops(v) * v), x
     )
+    for at in (x, -x, 0.0):  # a negative value and a zero too (log: nan and -inf, IEEE's)
+        got, expected = (
+            pb.value_and_gradient(trace(ufunc), at),
+            pb.value_and_gradient(trace(by_ops), at),
+        )
+        assert same(got[0], expected[0]) and same(got[1], expected[1])
     assert math.isclose(
         pb.gradient(trace(lambda v: ufunc(v)), x), five_point(ufunc, x, 1e-4), rel_tol=1e-8
     )
