@@ -23,7 +23,14 @@ def calibrate(fn: Callable[[], Any], target: float) -> int:
 
 
 def median_times(fns: Sequence[Callable[[], Any]], samples: int, target: float) -> list[float]:
-    """The median seconds per call of each function.
+    """The median seconds per call of each function (see :func:`sampled_times`)."""
+    return [statistics.median(t) for t in sampled_times(fns, samples, target)]
+
+
+def sampled_times(
+    fns: Sequence[Callable[[], Any]], samples: int, target: float
+) -> list[list[float]]:
+    """Seconds per call of each function, ``samples`` times (for a median and a spread).
 
     Samples are taken round-robin (so a noisy neighbour slows every function
     alike), with the garbage collector enabled and the objects made before
@@ -42,4 +49,4 @@ def median_times(fns: Sequence[Callable[[], Any]], samples: int, target: float) 
                 times[i].append((time.perf_counter() - start) / numbers[i])
     finally:
         gc.unfreeze()
-    return [statistics.median(t) for t in times]
+    return times
