@@ -152,3 +152,23 @@ def test_a_row_of_infinite_logits_takes_the_guarded_path() -> None:
     assert loss == expected == np.inf
     np.testing.assert_array_equal(dlogits, expected_d)
     assert np.isnan(dlogits[0, 0]) and dlogits[0, 1] == -0.5
+
+
+def test_one_pass_rules_pull_back_a_traced_cotangent() -> None:
+    # An inner trace whose affine and cross-entropy do not depend on the outer
+    # variable runs their one-pass rules; the cotangent reaching them does (it is
+    # s), so their pullbacks must record in the outer trace: d/ds of |s G|² = 2 s |G|².
+    x, w, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5)
+    indices = np.array([0, 4, 2, 1])
+    for labels in (indices, np.eye(5)[indices]):
+
+        def loss(v: Array, t: Array) -> Any:
+            return pb.ops.softmax_cross_entropy(pb.ops.affine(x, v, b), t)
+
+        def squared_gradient(s: Any, labels: Array = labels) -> Any:
+            gw, gt = pb.gradient(pb.trace(lambda v, t: loss(v, t) * s), w, labels)
+            return np.sum(gw * gw) + np.sum(gt * gt)
+
+        gw, gt = pb.gradient(pb.trace(loss), w, labels)
+        expected = 2 * 1.5 * (np.sum(gw * gw) + np.sum(gt * gt))
+        assert pb.gradient(pb.trace(squared_gradient), 1.5) == pytest.approx(expected, rel=1e-12)
