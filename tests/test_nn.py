@@ -172,3 +172,26 @@ def test_one_pass_rules_pull_back_a_traced_cotangent() -> None:
         gw, gt = pb.gradient(pb.trace(loss), w, labels)
         expected = 2 * 1.5 * (np.sum(gw * gw) + np.sum(gt * gt))
         assert pb.gradient(pb.trace(squared_gradient), 1.5) == pytest.approx(expected, rel=1e-12)
+
+
+def test_relu_in_traced_code_gives_its_vjps_numbers_to_the_last_bit() -> None:
+    # Traced code runs relu's one-pass rule (a mask multiply on finite arrays, the
+    # entry's vjp when a nan or an infinity is present); the entry's forward and vjp
+    # are the definition.
+    from pullback._table.library import RELU
+
+    assert RELU.rule is not None and RELU.vjps is not None and RELU.vjps[0] is not None
+    finite = np.array([[-2.0, -0.0, 0.0, 3.0], [1e-300, -1e300, 5.0, -1.0]])
+    special = np.array([[np.nan, -np.inf, np.inf, 0.0], [-1.0, 2.0, -0.0, 4.0]])
+    g = np.array([[1.0, -2.0, np.inf, -np.inf], [np.nan, 0.0, -0.0, 3.0]])
+    for x in (finite, special):
+        y, back = RELU.rule(x)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(y, RELU.forward(x))
+            assert np.array_equal(np.signbit(y), np.signbit(RELU.forward(x)))
+            for dy in (g, RNG.normal(size=x.shape)):
+                expected = RELU.vjps[0](dy, y, x)
+                np.testing.assert_array_equal(back(dy), expected)
+                assert np.array_equal(np.signbit(back(dy)), np.signbit(expected))
+    traced = pb.gradient(pb.trace(lambda v: np.sum(pb.ops.relu(v) * finite)), finite)
+    np.testing.assert_array_equal(traced, np.where(finite > 0, finite, 0.0))
