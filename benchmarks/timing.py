@@ -30,7 +30,17 @@ def median_times(
     target: float,
     clock: Callable[[], float] = time.perf_counter,
 ) -> list[float]:
-    """The median seconds per call of each function.
+    """The median seconds per call of each function (see :func:`sampled_times`)."""
+    return [statistics.median(t) for t in sampled_times(fns, samples, target, clock)]
+
+
+def sampled_times(
+    fns: Sequence[Callable[[], Any]],
+    samples: int,
+    target: float,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[list[float]]:
+    """Seconds per call of each function, ``samples`` times (for a median and a spread).
 
     Samples are taken round-robin (so a noisy neighbour slows every function
     alike), with the garbage collector enabled and the objects made before
@@ -51,4 +61,4 @@ def median_times(
                 times[i].append((clock() - start) / numbers[i])
     finally:
         gc.unfreeze()
-    return [statistics.median(t) for t in times]
+    return times

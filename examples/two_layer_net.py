@@ -93,6 +93,23 @@ def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
     return {name: params[name] - learning_rate * grads[name] for name in params}
 
 
+def sgd_step_in_place(params: Params, grads: Params, learning_rate: float) -> None:
+    """``p -= lr * g`` into the caller's own arrays: no new arrays, so no fresh pages.
+
+    The functional ``sgd_step`` allocates a new array per parameter per step; at
+    784 → 50 → 10 that is a 313 KB ``W1``, above glibc's mmap threshold, so the
+    kernel hands it fresh pages (about a hundred minor page faults a step; see
+    benchmarks/results_two_layer.md). The gradients pullback returns are the
+    caller's own arrays (never a view of an argument or of each other), so
+    scaling them in place and subtracting them from the parameters changes
+    nothing anyone else holds: the user's loop mutates the user's arrays, and
+    the traced loss stays pure.
+    """
+    for name, g in grads.items():
+        g *= learning_rate  # this step's own array (see above): free to reuse
+        params[name] -= g
+
+
 def train_step(params: Params, x: Array, t: Array, learning_rate: float) -> tuple[Params, float]:
     """One step of SGD on a batch with one-hot rows ``t``: the parameters after it, the loss."""
     value, (grads, _, _) = pb.value_and_gradient(loss, params, x, t)

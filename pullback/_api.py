@@ -184,6 +184,9 @@ def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[An
         fused = fused_form(f)
         if fused is not None:
             return fused.array_value_and_gradient(x)
+    if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
+        y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
+        return y, back(_seed(y))
     return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
 
 

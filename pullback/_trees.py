@@ -28,6 +28,11 @@ def flatten(tree: Any) -> tuple[list[Any], TreeSpec]:
         leaves.append(tree)
         return leaves, None
     kind, keys, items = _open(tree)
+    for item in items:
+        if _is_container(item):
+            break
+    else:  # one level of leaves (a model's dict of arrays): no stack to walk
+        return list(items), (kind, keys, [None] * len(items))
     root: TreeSpec = (kind, keys, [])
     stack = [(iter(items), root[2])]
     while stack:
@@ -66,9 +71,15 @@ def _open(tree: Any) -> tuple[type, list[Any] | None, Any]:
 
 def unflatten(spec: TreeSpec, leaves: list[Any]) -> Any:
     """Rebuild a tree of the shape ``spec`` from ``leaves`` (in flatten's order)."""
-    position = iter(leaves)
     if spec is None:
-        return next(position)
+        return leaves[0]
+    kind, keys, children = spec
+    if not any(children):
+        # One level of leaves (flatten's fast case): built directly.
+        if kind is dict:
+            return dict(zip(keys, leaves, strict=True))
+        return list(leaves) if kind is list else kind(leaves)
+    position = iter(leaves)
     # Each frame: a container's spec and the items built for it so far.
     stack: list[tuple[TreeSpec, list[Any]]] = [(spec, [])]
     while True:

@@ -260,10 +260,11 @@ def owned(outputs: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
     >>> a is x or b is x or a is b
     False
     """
-    taken: set[int] = set()
-    for x in inputs:
-        if isinstance(x, np.ndarray):
-            taken.add(id(x if x.base is None else _memory_root(x)))
+    # Called on every traced gradient (its value, then its cotangents): one set of
+    # the inputs' memory owners, then one membership test per output array.
+    taken = {
+        id(x if x.base is None else _memory_root(x)) for x in inputs if isinstance(x, np.ndarray)
+    }
     for i, a in enumerate(outputs):
         if isinstance(a, np.ndarray):
             root = a if a.base is None else _memory_root(a)

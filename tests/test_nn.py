@@ -93,3 +93,105 @@ def test_network_rules_in_traced_code() -> None:
     gw, gb = pb.gradient(loss, w, b)
     nw, nb = pb.numerical_gradient(lambda w, b: loss(w, b)[0], w, b)
     assert np.allclose(gw, nw, atol=1e-8) and np.allclose(gb, nb, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([0.5, 1.0]), np.array([-1, 1]), np.array([3, 1]), np.array([np.nan, 1.0])],
+    ids=["fraction", "negative", "too-large", "nan"],
+)
+def test_class_indices_are_checked_in_traced_code_too(labels: Array) -> None:
+    # Once per call, where the loss is computed: the rule and traced code alike
+    # (a -1 used to wrap around to the last class there, and 0.5 to become 0).
+    logits = np.zeros((2, 3))
+    expected = r"^softmax_cross_entropy: class indices must be whole numbers in \[0, 3\)"
+    traced = pb.trace(lambda z, t: pb.ops.softmax_cross_entropy(z, t))
+    with pytest.raises(ValueError, match=expected):
+        pb.gradient(traced, logits, labels)
+    with pytest.raises(ValueError, match=expected):
+        pb.softmax_cross_entropy(logits, labels)
+
+
+def test_one_pass_rules_give_the_entries_numbers_to_the_last_bit() -> None:
+    # Traced code runs each entry's one-pass first-order form; nested differentiation
+    # runs its traceable forward and vjps. Both are the same arithmetic.
+    from pullback._table.library import AFFINE, SOFTMAX_CROSS_ENTROPY
+
+    x, w, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5)
+    dy = RNG.normal(size=(4, 5))
+    y, back = pb.affine(x, w, b)
+    assert AFFINE.vjps is not None
+    np.testing.assert_array_equal(y, AFFINE.forward(x, w, b))
+    for got, vjp in zip(back(dy), AFFINE.vjps, strict=True):
+        assert vjp is not None
+        np.testing.assert_array_equal(got, vjp(dy, y, x, w, b))
+    logits = RNG.normal(size=(5, 3)) * 30.0
+    indices = np.array([0, 2, 1, 1, 0])
+    assert SOFTMAX_CROSS_ENTROPY.vjps is not None
+    for labels in (indices, indices.astype(float), np.eye(3)[indices]):
+        loss, back2 = pb.softmax_cross_entropy(logits, labels)
+        assert loss == float(SOFTMAX_CROSS_ENTROPY.forward(logits, labels))
+        for got, vjp in zip(back2(0.7), SOFTMAX_CROSS_ENTROPY.vjps, strict=True):
+            assert vjp is not None
+            np.testing.assert_array_equal(got, vjp(np.float64(0.7), loss, logits, labels))
+
+
+def test_a_row_of_infinite_logits_takes_the_guarded_path() -> None:
+    # A row maximum that is not finite makes the unguarded loss nan; the rule then
+    # computes it again shifted by 0 there, as the entry's forward does: inf, not nan.
+    from pullback._table.library import SOFTMAX_CROSS_ENTROPY
+
+    logits, labels = np.array([[np.inf, 0.0], [0.0, 1.0]]), np.array([1, 1])
+    with np.errstate(all="raise"):  # and quietly: the special values are the answer
+        loss, back = pb.softmax_cross_entropy(logits, labels)
+        dlogits, _ = back(1.0)
+    assert SOFTMAX_CROSS_ENTROPY.vjps is not None and SOFTMAX_CROSS_ENTROPY.vjps[0] is not None
+    with np.errstate(all="ignore"):
+        expected = SOFTMAX_CROSS_ENTROPY.forward(logits, labels)
+        expected_d = SOFTMAX_CROSS_ENTROPY.vjps[0](np.float64(1.0), loss, logits, labels)
+    assert loss == expected == np.inf
+    np.testing.assert_array_equal(dlogits, expected_d)
+    assert np.isnan(dlogits[0, 0]) and dlogits[0, 1] == -0.5
+
+
+def test_one_pass_rules_pull_back_a_traced_cotangent() -> None:
+    # An inner trace whose affine and cross-entropy do not depend on the outer
+    # variable runs their one-pass rules; the cotangent reaching them does (it is
+    # s), so their pullbacks must record in the outer trace: d/ds of |s G|² = 2 s |G|².
+    x, w, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5)
+    indices = np.array([0, 4, 2, 1])
+    for labels in (indices, np.eye(5)[indices]):
+
+        def loss(v: Array, t: Array) -> Any:
+            return pb.ops.softmax_cross_entropy(pb.ops.affine(x, v, b), t)
+
+        def squared_gradient(s: Any, labels: Array = labels) -> Any:
+            gw, gt = pb.gradient(pb.trace(lambda v, t: loss(v, t) * s), w, labels)
+            return np.sum(gw * gw) + np.sum(gt * gt)
+
+        gw, gt = pb.gradient(pb.trace(loss), w, labels)
+        expected = 2 * 1.5 * (np.sum(gw * gw) + np.sum(gt * gt))
+        assert pb.gradient(pb.trace(squared_gradient), 1.5) == pytest.approx(expected, rel=1e-12)
+
+
+def test_relu_in_traced_code_gives_its_vjps_numbers_to_the_last_bit() -> None:
+    # Traced code runs relu's one-pass rule (a mask multiply on finite arrays, the
+    # entry's vjp when a nan or an infinity is present); the entry's forward and vjp
+    # are the definition.
+    from pullback._table.library import RELU
+
+    assert RELU.rule is not None and RELU.vjps is not None and RELU.vjps[0] is not None
+    finite = np.array([[-2.0, -0.0, 0.0, 3.0], [1e-300, -1e300, 5.0, -1.0]])
+    special = np.array([[np.nan, -np.inf, np.inf, 0.0], [-1.0, 2.0, -0.0, 4.0]])
+    g = np.array([[1.0, -2.0, np.inf, -np.inf], [np.nan, 0.0, -0.0, 3.0]])
+    for x in (finite, special):
+        y, back = RELU.rule(x)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(y, RELU.forward(x))
+            assert np.array_equal(np.signbit(y), np.signbit(RELU.forward(x)))
+            for dy in (g, RNG.normal(size=x.shape)):
+                expected = RELU.vjps[0](dy, y, x)
+                np.testing.assert_array_equal(back(dy), expected)
+                assert np.array_equal(np.signbit(back(dy)), np.signbit(expected))
+    traced = pb.gradient(pb.trace(lambda v: np.sum(pb.ops.relu(v) * finite)), finite)
+    np.testing.assert_array_equal(traced, np.where(finite > 0, finite, 0.0))

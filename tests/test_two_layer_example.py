@@ -125,6 +125,19 @@ def test_sgd_returns_new_parameters_and_mutates_nothing(example: Any) -> None:
     assert all(np.array_equal(new[k], params[k] - 0.1 * grads[k]) for k in params)
 
 
+def test_sgd_step_in_place_equals_the_functional_step(example: Any) -> None:
+    params, x, _, t = small_batch(example)
+    functional, _ = example.train_step(params, x, t, 0.1)
+    arrays = dict(params)  # the very arrays, updated in place
+    grads = pb.gradient(example.loss, params, x, t)[0]
+    kept = dict(grads)
+    example.sgd_step_in_place(params, grads, 0.1)
+    for k in params:
+        assert params[k] is arrays[k]  # no new arrays
+        np.testing.assert_array_equal(params[k], functional[k])  # the same arithmetic
+        assert grads[k] is kept[k]
+
+
 def test_training_on_a_small_subset_lowers_the_loss(example: Any) -> None:
     _, history = example.train(epochs=15, limit=400, seed=0, progress=False)
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from .. import _ieee as ieee
 from .._table.entry import Primitive
@@ -32,8 +31,18 @@ def _vjp(entry: Primitive, i: int = 0) -> Callable[..., Any]:
 
 softmax_vjp = _vjp(SOFTMAX)
 log_softmax_vjp = _vjp(LOG_SOFTMAX)
-affine_dx, affine_dw, affine_db = (_vjp(AFFINE, i) for i in range(3))
-sce_dlogits, sce_dlabels = (_vjp(SOFTMAX_CROSS_ENTROPY, i) for i in range(2))
+
+
+def _first_order(entry: Primitive) -> Callable[..., tuple[Any, Any]]:
+    # The entry's one-pass first-order form (its value and a pullback closure),
+    # the one traced code runs too: the same numbers on both paths.
+    rule = entry.rule
+    assert rule is not None
+    return rule
+
+
+_affine = _first_order(AFFINE)
+_softmax_cross_entropy = _first_order(SOFTMAX_CROSS_ENTROPY)
 
 
 def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
@@ -73,13 +82,7 @@ def affine(
             f"affine: shapes x {x.shape}, W {w.shape}, b {b.shape} do not fit: "
             "x is (N, D), W is (D, H), b is (H,)"
         )
-    with ieee.quiet():
-        y = AFFINE.forward(x, w, b)  # the table's entry: its value and its vjps
-
-    def affine_pullback(dy: Array) -> tuple[Array, Array, Array]:
-        with ieee.quiet():
-            return affine_dx(dy, y, x, w, b), affine_dw(dy, y, x, w, b), affine_db(dy, y, x, w, b)
-
+    y, affine_pullback = _affine(x, w, b)  # the table's entry, in one pass
     return y, affine_pullback
 
 
@@ -214,37 +217,19 @@ def softmax_cross_entropy(
             f"softmax_cross_entropy: logits must have at least one row and one class, "
             f"got shape {logits.shape}"
         )
-    targets, indices = _targets(labels, n, classes)
-    given = targets if indices is None else indices
-    with ieee.quiet():
-        loss = float(SOFTMAX_CROSS_ENTROPY.forward(logits, given))  # the table's entry
-
-    def softmax_cross_entropy_pullback(dy: float) -> tuple[Array, Array]:
-        with ieee.quiet():
-            g = np.float64(dy)
-            return (
-                np.asarray(sce_dlogits(g, loss, logits, given), dtype=np.float64),
-                np.asarray(sce_dlabels(g, loss, logits, given), dtype=np.float64),
-            )
-
+    loss, softmax_cross_entropy_pullback = _softmax_cross_entropy(
+        logits, _labels(labels, n, classes)
+    )  # the table's entry, in one pass: it checks that class indices are classes
     return loss, softmax_cross_entropy_pullback
 
 
-def _targets(labels: Any, n: int, classes: int) -> tuple[Array, NDArray[np.intp] | None]:
-    """One-hot rows (as given), or class indices (as an int array) and no rows."""
+def _labels(labels: Any, n: int, classes: int) -> Array:
+    """One-hot rows as a value, or class indices as given (ints are not made floats)."""
+    if type(labels) is np.ndarray and labels.dtype.kind in "iu" and labels.shape == (n,):
+        return labels
     value = as_value(labels, "softmax_cross_entropy (labels)")
-    if isinstance(value, np.ndarray) and value.shape == (n,):
-        indices = value.astype(np.intp)
-        if (n and (indices.min() < 0 or indices.max() >= classes)) or not np.array_equal(
-            indices, value
-        ):
-            raise ValueError(
-                f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
-                f"got {describe(labels)}"
-            )
-        return value, indices
-    if isinstance(value, np.ndarray) and value.shape == (n, classes):
-        return value, None
+    if isinstance(value, np.ndarray) and value.shape in ((n,), (n, classes)):
+        return value
     raise ValueError(
         f"softmax_cross_entropy: labels must be one-hot rows {(n, classes)} or class indices "
         f"{(n,)}, got {describe(labels)}"

@@ -55,8 +55,11 @@ class Primitive:
         at_floats: optional ``at_floats(*floats) -> (y, partials)`` for operands
             that are all Python floats (the hot path of traced scalar code); it
             may raise ArithmeticError or ValueError, and then ``forward`` runs.
-        rule: for a user's rule lifted into traced code: ``rule(*xs) -> (y,
-            pullback)``; its pullback is first-order only (``vjps`` is None).
+        rule: ``rule(*xs) -> (y, pullback)`` at concrete values, which traced code
+            runs at first order instead of ``forward`` and ``vjps``: a user's rule
+            lifted into traced code (``vjps`` is None: first order only), or an
+            entry's one-pass form that keeps what its backward pass needs (the
+            network layers; their ``vjps`` serve nested differentiation).
         float_code: for an elementwise entry, its value and derivative at a
             float as straight-line ``math`` code (see ``scalar``); it gives
             ``at_floats`` and the entry's stage in fused chains.

@@ -6,11 +6,13 @@ They are entries like NumPy's; in traced code they are called as
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .._values import concrete_of
+from .._ieee import quiet
+from .._values import concrete_of, describe, is_traced
 from . import kernels as k
 from .elementwise import unary
 from .entry import Primitive, expand_reduced, ndim_of, normalize_axes, shape_of
@@ -24,6 +26,7 @@ __all__ = [
     "SOFTMAX",
     "SOFTMAX_CROSS_ENTROPY",
     "SOFTPLUS",
+    "class_indices",
     "logsumexp_axes",
 ]
 
@@ -88,6 +91,36 @@ def relu(x: Any, y: Any) -> Any:
 RELU: Primitive = relu
 
 
+def _relu_rule(x: Any) -> tuple[Any, Any]:
+    # Relu's first order at concrete values, as traced code runs it (see the network
+    # layers below). On a finite array its derivative is 1 where x > 0 and +0 elsewhere,
+    # so g·d is g times the mask (a bool multiplies as 1.0 and 0.0: g·0 keeps g's sign,
+    # inf·0 is nan, as g·d does), and strong_zero changes nothing (g·d is nan only
+    # where g is): one multiply where the vjp does seven operations. An array holding
+    # a nan or an infinity (its sum says so, in one reduction) takes the vjp itself.
+    with quiet():
+        if type(x) is np.ndarray and x.ndim and math.isfinite(x.sum()):
+            positive = np.greater(x, 0.0)
+            y = np.where(positive, x, 0.0)
+
+            def relu_vjp(g: Any) -> Any:
+                with quiet():
+                    return g * positive
+
+            return y, relu_vjp
+        y = _relu_value(x)
+
+    def relu_table_vjp(g: Any) -> Any:
+        with quiet():
+            gp = relu.vjps[0](np.float64(g) if type(g) is float else g, y, x)  # type: ignore[index, misc]
+        return gp if (type(gp) is np.ndarray and gp.ndim) or is_traced(gp) else float(gp)
+
+    return y, relu_table_vjp
+
+
+RELU.rule = _relu_rule
+
+
 @unary(forward=_softplus_value, edge="log1p(e^-|x|) + max(x, 0): no overflow at ±1000")
 def softplus(x: Any, y: Any) -> Any:
     """Softplus log(1 + e^x); d = σ(x)."""
@@ -105,13 +138,20 @@ def logsumexp_axes(x: Any, axis: Any, where: str) -> tuple[int, ...] | None:
     return normalize_axes(axis, ndim_of(x), where)
 
 
-def _shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any]:
-    # The largest element m, x - m and log Σ e^(x - m) (on concrete values); an all
-    # -inf slice has m = 0 and log Σ = log(0) = -inf, with no nan from -inf - -inf.
+def _exp_shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any, Any]:
+    # The largest element m, z = x - m, e^z and Σ e^z (on concrete values); an all
+    # -inf slice has m = 0 and Σ = 0 (log Σ = -inf), with no nan from -inf - -inf.
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     z = x - m
-    return m, z, np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    e = np.exp(z)
+    return m, z, e, np.sum(e, axis=axis, keepdims=True)
+
+
+def _shifted(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any, Any]:
+    # The largest element m, x - m and log Σ e^(x - m) (see _exp_shifted).
+    m, z, _, total = _exp_shifted(x, axis)
+    return m, z, np.log(total)
 
 
 def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -144,9 +184,8 @@ LOGSUMEXP = Primitive(
 def _softmax_forward(x: Any, axis: tuple[int, ...]) -> Any:
     # e / Σ e with e = e^(x - max), not e^(x - logsumexp(x)): logsumexp rounds to
     # x at large x (softmax([1e300, 1e300]) was [1, 1], not [1/2, 1/2]).
-    _, z, _ = _shifted(x, axis)
-    e = np.exp(z)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    _, _, e, total = _exp_shifted(x, axis)
+    return e / total
 
 
 def softmax_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
@@ -183,6 +222,12 @@ LOG_SOFTMAX = Primitive(
 
 
 # -- the seeds' network layers ---------------------------------------------------------------
+#
+# Each has its vjps (traceable: second derivatives, forward mode) and a first-order
+# ``rule`` the tracer runs at concrete values: one call that keeps what the backward
+# pass needs (the softmax of the cross-entropy, instead of computing it again) and
+# calls ndarray methods rather than NumPy's Python-level wrappers. The two give the
+# same numbers to the last bit (tests/test_nn.py checks it).
 
 
 def _affine_forward(x: Any, w: Any, b: Any) -> Any:
@@ -201,13 +246,59 @@ def affine_pullback_b(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
     return np.sum(g, axis=0)
 
 
+def _affine_rule(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
+    with quiet():
+        y = _affine_forward(x, w, b)
+
+    def affine_vjp(g: Any) -> tuple[Any, Any, Any]:
+        # g is an array, or a traced one when this node is pulled back inside an
+        # outer trace (its operations then record there): no in-place updates of g.
+        with quiet():
+            return (
+                np.matmul(g, np.swapaxes(w, -1, -2)),
+                np.matmul(np.swapaxes(x, -1, -2), g),
+                g.sum(axis=0),
+            )
+
+    return y, affine_vjp
+
+
 AFFINE = Primitive(
     "affine",
     _affine_forward,
     (affine_pullback_x, affine_pullback_w, affine_pullback_b),
     3,
     doc="The affine layer x W + b of a batch; (dy Wᵀ, xᵀ dy, Σₙ dy).",
+    rule=_affine_rule,
 )
+
+
+def class_indices(labels: Any, classes: int) -> Any:
+    """Class indices as an int array, or a ValueError: whole numbers in ``[0, classes)``.
+
+    Two reductions over the N labels, done once where the loss is computed (every
+    path, the rule and traced code, comes here): a negative index viewed as
+    unsigned is huge, so one ``max`` checks both bounds (nan and ±inf cast to the
+    most negative integer, which fails it too); float labels must round-trip.
+
+    >>> class_indices(np.array([2.0, 0.0]), 3)
+    array([2, 0])
+    >>> class_indices(np.array([0.5]), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: softmax_cross_entropy: class indices must be whole numbers in [0, 3), got ...
+    """
+    labels = np.asarray(concrete_of(labels))
+    with quiet():  # nan and inf cast with an "invalid value" warning: they are refused below
+        indices = labels.astype(np.intp)
+        if (indices.size and indices.view(np.uintp).max() >= classes) or (
+            labels.dtype.kind not in "iu" and (indices != labels).any()
+        ):
+            raise ValueError(
+                f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
+                f"got {describe(labels)}"
+            )
+    return indices
 
 
 def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
@@ -215,15 +306,14 @@ def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
     # indices (a constant: an index has no derivative).
     if ndim_of(labels) == 2:
         return labels
-    indices = np.asarray(concrete_of(labels)).astype(np.intp)
-    return np.eye(shape[1])[indices]
+    return np.eye(shape[1])[class_indices(labels, shape[1])]
 
 
 def _softmax_cross_entropy_forward(logits: Any, labels: Any) -> Any:
     log_probs = _log_softmax_forward(logits, (1,))
     n = shape_of(logits)[0]
     if ndim_of(labels) == 1:  # class indices: pick, no one-hot matrix needed
-        return -np.sum(log_probs[np.arange(n), np.asarray(labels).astype(np.intp)]) / n
+        return -np.sum(log_probs[np.arange(n), class_indices(labels, shape_of(logits)[1])]) / n
     return -np.sum(labels * log_probs) / n
 
 
@@ -238,6 +328,45 @@ def softmax_cross_entropy_pullback_labels(g: Any, y: Any, logits: Any, labels: A
     return LOG_SOFTMAX(logits, axis=(1,)) * (-g / shape_of(logits)[0])
 
 
+def _softmax_cross_entropy_rule(logits: Any, labels: Any) -> tuple[float, Any]:
+    # The forward and vjps above in one pass, keeping e^z and Σ e^z for the softmax.
+    n, classes = shape_of(logits)
+    with quiet():
+        indices = class_indices(labels, classes) if ndim_of(labels) == 1 else None
+        # Shifted by the row maxima without _exp_shifted's guard first (ndarray methods,
+        # no NumPy wrappers): a row whose maximum is not finite makes its Σ e^z, so the
+        # loss, nan; only then is it computed again with the guard (m = 0 there). A
+        # loss that is not nan had finite maxima, where the guard changes nothing.
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        loss = _cross_entropy(z, np.log(total), labels, indices, n)
+        if loss != loss:
+            _, z, e, total = _exp_shifted(logits, (1,))
+            loss = _cross_entropy(z, np.log(total), labels, indices, n)
+
+    def softmax_cross_entropy_vjp(g: Any) -> tuple[Any, Any]:
+        # g is a number, or a traced one inside an outer trace (see affine_vjp).
+        with quiet():
+            scale = g / n
+            if indices is None:  # one-hot rows: both are differentiable
+                return (e / total - labels) * scale, (z - np.log(total)) * -scale
+            dlogits = e / total  # a new array: (softmax - one-hot) in place, where the 1s are
+            np.subtract.at(dlogits, (np.arange(n), indices), 1.0)  # half a fancy -=
+            return dlogits * scale, np.zeros(n)  # class indices are not differentiable
+
+    return loss, softmax_cross_entropy_vjp
+
+
+def _cross_entropy(z: Any, log_total: Any, labels: Any, indices: Any, n: int) -> float:
+    # -(1/N) Σ log softmax at the labels, log softmax = z - log Σ e^z: for class
+    # indices only the N picked entries are computed (as _softmax_cross_entropy_forward
+    # picks them from the whole matrix: the same numbers).
+    if indices is None:
+        return float(-(labels * (z - log_total)).sum() / n)
+    return float(-(z[np.arange(n), indices] - log_total[:, 0]).sum() / n)
+
+
 SOFTMAX_CROSS_ENTROPY = Primitive(
     "softmax_cross_entropy",
     _softmax_cross_entropy_forward,
@@ -246,4 +375,5 @@ SOFTMAX_CROSS_ENTROPY = Primitive(
     doc="Mean cross-entropy of softmax(logits) against one-hot rows or class indices; "
     "dlogits = dy (softmax - t) / N.",
     edge="log-sum-exp stable (logits of ±1e4); class indices get a zero cotangent",
+    rule=_softmax_cross_entropy_rule,
 )
