@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._values import concrete_of
-from .entry import Composite, Primitive, ndim_of, shape_of, unbroadcast
+from .entry import Composite, Primitive, ndim_of, shape_of, unbroadcast, unbroadcast_batch
 
 __all__ = ["FUNCTIONS", "MATMUL", "UFUNCS"]
 
@@ -29,24 +29,45 @@ def _swap(x: Any) -> Any:
 # -- matmul ----------------------------------------------------------------------------------
 
 
-def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+def _matmul_products_a(g: Any, a: Any, b: Any) -> Any:
     if ndim_of(b) == 1:
-        ga = g * b if ndim_of(a) == 1 else np.expand_dims(g, -1) * b
-    elif ndim_of(a) == 1:
-        ga = np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
-    else:
-        ga = np.matmul(g, _swap(b))
-    return unbroadcast(ga, shape_of(a))
+        return g * b if ndim_of(a) == 1 else np.expand_dims(g, -1) * b
+    if ndim_of(a) == 1:
+        return np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
+    return np.matmul(g, _swap(b))
+
+
+def _matmul_products_b(g: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1:
+        return g * a if ndim_of(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    if ndim_of(b) == 1:
+        return np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
+    return np.matmul(_swap(a), g)
+
+
+def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    return unbroadcast(_matmul_products_a(g, a, b), shape_of(a))
 
 
 def matmul_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
-    if ndim_of(a) == 1:
-        gb = g * a if ndim_of(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
-    elif ndim_of(b) == 1:
-        gb = np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
-    else:
-        gb = np.matmul(_swap(a), g)
-    return unbroadcast(gb, shape_of(b))
+    return unbroadcast(_matmul_products_b(g, a, b), shape_of(b))
+
+
+def matmul_batch_a(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1 and ndim_of(b) == 1:  # a dot product: each cotangent a number
+        return np.multiply.outer(gs, b)
+    # Otherwise the vjp's own products broadcast over a leading axis of gs.
+    return unbroadcast_batch(_matmul_products_a(gs, a, b), shape_of(a))
+
+
+def matmul_batch_b(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1 and ndim_of(b) == 1:
+        return np.multiply.outer(gs, a)
+    if ndim_of(b) == 1 and ndim_of(a) == 2:
+        # aᵀ g for each g of the stack is (g a) for the stack: one matrix product,
+        # not a stacked product of B matrix-vector products.
+        return np.matmul(gs, a)
+    return unbroadcast_batch(_matmul_products_b(gs, a, b), shape_of(b))
 
 
 MATMUL = Primitive(
@@ -54,6 +75,7 @@ MATMUL = Primitive(
     np.matmul,
     (matmul_pullback_a, matmul_pullback_b),
     2,
+    batch=(matmul_batch_a, matmul_batch_b),
     doc="Matrix product (1-d, 2-d, batched; a @ b); da = dy bᵀ, db = aᵀ dy.",
 )
 

@@ -18,6 +18,7 @@ from .entry import (
     Composite,
     Primitive,
     as_float_if_scalar,
+    batch_of_shapes,
     expand_reduced,
     ndim_of,
     normalize_axes,
@@ -52,7 +53,30 @@ def sum_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims:
     return np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
 
 
-SUM = Primitive("sum", np.sum, (sum_pullback,), 1, doc="Sum over axes; dx = dy broadcast back.")
+def batched_axes(x: Any, axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """A reduction's axes for ``x`` with a batch axis in front: one further along (None: all).
+
+    >>> batched_axes(np.zeros((2, 3)), None), batched_axes(np.zeros((2, 3)), (1,))
+    ((1, 2), (2,))
+    """
+    if axis is None:
+        return tuple(range(1, ndim_of(x) + 1))
+    return tuple(a + 1 for a in axis)
+
+
+SUM = Primitive(
+    "sum",
+    np.sum,
+    (sum_pullback,),
+    1,
+    doc="Sum over axes; dx = dy broadcast back.",
+    batch=(
+        batch_of_shapes(
+            sum_pullback,
+            lambda x, axis, keepdims: {"axis": batched_axes(x, axis), "keepdims": keepdims},
+        ),
+    ),
+)
 
 
 # -- prod ------------------------------------------------------------------------------
