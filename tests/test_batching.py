@@ -144,6 +144,28 @@ X_UNIT = np.array([0.15, 0.4, -0.35, 0.8, -0.6, 0.55])  # inside every domain bu
 X_AB = np.array([0.7, -1.3, 1.9, 0.45, -0.8, 1.2, 0.6, -1.7, 1.1])  # a (2, 3) and b (3,)
 
 
+W_LAYER = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+ONE_HOT = np.eye(4)[[1, 3]]
+LIBRARY_PROGRAMS: list[tuple[Callable[[Any], Any], Array]] = [
+    (lambda v: pb.ops.logsumexp(np.reshape(v, (2, 3)), axis=1), X_UNIT),
+    (lambda v: pb.ops.logsumexp(np.reshape(v, (2, 3)), axis=0, keepdims=True), X_UNIT),
+    (lambda v: pb.ops.logsumexp(v), X_UNIT),
+    (lambda v: pb.ops.softmax(np.reshape(v, (2, 3)), axis=0), X_UNIT),
+    (lambda v: pb.ops.log_softmax(np.reshape(v, (2, 3))), X_UNIT),
+    (lambda v: pb.ops.affine(np.reshape(v, (2, 3)), W_LAYER, np.arange(4.0)), X_UNIT),
+    (lambda v: pb.ops.affine(np.ones((2, 3)), np.reshape(v, (3, 2)), v[:2]), X_UNIT),
+    (lambda v: pb.ops.softmax_cross_entropy(np.reshape(v[:8], (2, 4)), ONE_HOT), X_AB),
+    (lambda v: pb.ops.softmax_cross_entropy(ONE_HOT * 2.0, np.reshape(v[:8], (2, 4))), X_AB),
+    (lambda v: pb.ops.softmax_cross_entropy(np.reshape(v[:8], (2, 4)), np.array([1, 3])), X_AB),
+]
+
+
+@pytest.mark.parametrize("program", range(len(LIBRARY_PROGRAMS)))
+def test_every_network_entry_batched_is_per_row(program: int) -> None:
+    f, x = LIBRARY_PROGRAMS[program]
+    check_both_ways(f, x)
+
+
 @pytest.mark.parametrize("c", all_cases())
 def test_every_case_of_the_array_tables_batched_is_per_row(c: Case) -> None:
     for f, x in case_functions(c):
@@ -184,6 +206,8 @@ def test_each_batch_rule_is_its_vjp_cotangent_by_cotangent_and_every_rule_is_wal
     for entry in BINARY_ENTRIES:
         check_both_ways(partial(broadcast_program, entry), X_AB, seen)
         check_both_ways(partial(float_program, entry), X_AB, seen)
+    for f, x in LIBRARY_PROGRAMS:
+        check_both_ways(f, x, seen)
     with_rules = {
         p
         for module in (elementwise, binary, library, linalg, reductions, shapes)

@@ -27,12 +27,15 @@ __all__ = [
     "Composite",
     "Primitive",
     "Shape",
+    "batch_of_axis",
     "batch_of_elementwise",
     "batch_of_shapes",
+    "batched_axes",
     "expand_reduced",
     "is_traced",
     "ndim_of",
     "normalize_axes",
+    "reduced",
     "refuse_keywords",
     "shape_of",
     "summed_back",
@@ -323,6 +326,67 @@ def batch_of_shapes(
             return NotImplemented
         b = shape_of(gs)[0]
         return vjp(*head, gs, y, *(Shape((b, *shape_of(x))) for x in xs), **moved)
+
+    return batch
+
+
+def batched_axes(x: Any, axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """A reduction's axes for ``x`` with a batch axis in front: one further along (None: all).
+
+    >>> batched_axes(np.zeros((2, 3)), None), batched_axes(np.zeros((2, 3)), (1,))
+    ((1, 2), (2,))
+    """
+    if axis is None:
+        return tuple(range(1, ndim_of(x) + 1))
+    return tuple(a + 1 for a in axis)
+
+
+def reduced(factor: Vjp, name: str) -> tuple[Vjp, BatchVjp]:
+    """The vjp and batched vjp of a reduction whose cotangent is ``dy`` restored times a factor.
+
+    Args:
+        factor: ``factor(y, x, axis, keepdims)``, shaped like ``x``: what the
+            cotangent, its reduced axes restored (:func:`expand_reduced`), is
+            multiplied by (ones for a sum, the tied extremes' shares for max).
+        name: the vjp's name; the batched one's adds ``_batch``.
+
+    Returns:
+        ``(vjp, batch)``; the batched one restores the axes of each cotangent
+        of the stack, and the factor broadcasts over the stack.
+
+    >>> vjp, batch = reduced(lambda y, x, axis, keepdims: 2.0 * x, "twice_sum_pullback")
+    >>> vjp(1.0, None, np.ones(2), None, False), batch(np.ones(3), None, np.ones(2), None, False)
+    (array([2., 2.]), array([[2., 2.],
+           [2., 2.],
+           [2., 2.]]))
+    """
+
+    def vjp(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return expand_reduced(g, shape_of(x), axis, keepdims) * factor(y, x, axis, keepdims)
+
+    def batch(gs: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+        shape = (shape_of(gs)[0], *shape_of(x))
+        restored = expand_reduced(gs, shape, batched_axes(x, axis), keepdims)
+        return restored * factor(y, x, axis, keepdims)
+
+    vjp.__name__ = vjp.__qualname__ = name
+    batch.__name__ = batch.__qualname__ = f"{name}_batch"
+    return vjp, batch
+
+
+def batch_of_axis(vjp: Vjp) -> BatchVjp:
+    """The batched vjp of an entry whose ``axis`` is used only on the cotangent's side.
+
+    ``softmax``'s ``y (g - Σ g y)``: with ``g`` a stack, the sum runs one axis
+    further along, and ``y`` broadcasts over the stack.
+
+    >>> batch = batch_of_axis(lambda g, y, x, axis: np.sum(g, axis=axis, keepdims=True) * x)
+    >>> batch(np.ones((4, 2, 3)), None, np.ones((2, 3)), axis=(1,)).shape
+    (4, 2, 3)
+    """
+
+    def batch(gs: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
+        return vjp(gs, y, x, axis=tuple(a + 1 for a in axis))
 
     return batch
 
