@@ -1,7 +1,7 @@
 """Jacobians, Hessians and Hessian-vector products, against the targets of issue 11 and JAX.
 
 Rows, sampled round-robin in one process (medians), BLAS pinned to one thread
-(OMP_NUM_THREADS=1, set here before NumPy loads):
+(OMP_NUM_THREADS=1, set here before NumPy loads, and XLA_FLAGS for JAX):
 
 - ``jacobian`` of R^100 -> R^100, ``f(x) = tanh(W x + b) * x + sin(x)``,
   reverse (``mode="reverse"``) and forward (``mode="forward"``), against
@@ -15,10 +15,11 @@ Rows, sampled round-robin in one process (medians), BLAS pinned to one thread
 JAX (from the peers' venv, never a dependency of pullback) is compiled before
 timing; its first call (compilation included) is printed once. For pullback,
 which has no compile step, the first call of each row in the process is timed
-too and shown as a ratio to the median call. Every row is checked first: the
-Jacobian against 5-point central differences, the Hessian against the
-analytic Rosenbrock Hessian, hvp against the Hessian times v, JAX against
-pullback.
+too and shown as a ratio to the median call; then, in fresh processes (the
+script again with ``--first-call``), the first call against the second.
+Every row is checked first: the Jacobian against 5-point central
+differences, the Hessian against the analytic Rosenbrock Hessian, hvp against
+the Hessian times v, and JAX's rows against the same.
 
     python benchmarks/bench_forward.py [--quick]
 """
@@ -30,9 +31,15 @@ import os
 os.environ["OMP_NUM_THREADS"] = "1"
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["MKL_NUM_THREADS"] = "1"
+# JAX on one thread as well (its CPU client would otherwise use every core).
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import argparse
 import platform
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -117,9 +124,12 @@ def _compiled(jax: Any, fn: Any, *args: Any) -> Callable[[], Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples, shorter runs")
+    parser.add_argument(
+        "--first-call", action="store_true", help="print each row's first and second call only"
+    )
     args = parser.parse_args()
     samples, target = (3, 0.05) if args.quick else (11, 0.3)
-    jax = _jax()
+    jax = None if args.first_call else _jax()
     jnp = jax.numpy if jax is not None else None
     print(
         f"Python {platform.python_version()}, NumPy {np.__version__}, "
@@ -179,6 +189,8 @@ def main() -> None:
             hess = jax.hessian(jrosen)
             hess.__name__ = f"hessian (n = {n})"
             jax_row = _compiled(jax, hess, jnp.asarray(x))
+            if not _close(jax_row(), expected_h, 1e-9):
+                raise SystemExit(f"jax.hessian at n = {n} disagrees with the analytic Hessian")
         groups.append((f"Rosenbrock Hessian, n = {n}", rows, jax_row, "10×" if n == 2 else "3×"))
 
         def forward_over_reverse(x: Any = x, v: Any = v) -> Any:
@@ -200,8 +212,17 @@ def main() -> None:
 
             jhvp.__name__ = f"jvp(grad) (n = {n})"
             jax_row = _compiled(jax, jhvp, jnp.asarray(x), jnp.asarray(v))
+            if not _close(jax_row(), expected_h @ v, 1e-9):
+                raise SystemExit(f"jax's jvp(grad) at n = {n} disagrees with the Hessian times v")
         groups.append((f"hvp, n = {n}", rows, jax_row, "3×" if n == 100 else "—"))
 
+    if args.first_call:  # one process's first and second call of each row, for the driver
+        for _, rows, _, _ in groups:
+            for name, fn in rows:
+                start = time.perf_counter()
+                fn()
+                print(f"{name}\t{FIRSTS[name]}\t{time.perf_counter() - start}")
+        return
     lines = [
         "| group | row | first call | median | first / median | jax.jit | ratio to jax | target |",
         "|---|---|---|---|---|---|---|---|",
@@ -219,6 +240,36 @@ def main() -> None:
             )
     print()
     print("\n".join(lines))
+    print()
+    print(_first_calls(3 if args.quick else 7))
+
+
+def _first_calls(processes: int) -> str:
+    """Each row's first call against its second, in fresh processes (medians of ``processes``)."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(processes):
+        out = subprocess.run(
+            [sys.executable, __file__, "--first-call"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for line in out.splitlines():
+            if line.count("\t") == 2:
+                name, first, second = line.split("\t")
+                runs.setdefault(name, []).append((float(first), float(second)))
+    lines = [
+        f"First call in a fresh process against the second (medians of {processes} processes):",
+        "",
+        "| row | first call | second call | first / second |",
+        "|---|---|---|---|",
+    ]
+    for name, pairs in runs.items():
+        first = statistics.median(p[0] for p in pairs)
+        second = statistics.median(p[1] for p in pairs)
+        ratio = statistics.median(p[0] / p[1] for p in pairs)
+        lines.append(f"| {name} | {_format(first)} | {_format(second)} | {ratio:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
