@@ -92,14 +92,11 @@ def _five_point(f: Callable[[Any], Any], x: Any, h: float = 1e-3) -> Any:
     return np.stack(columns, axis=-1)
 
 
-FIRSTS: dict[str, float] = {}  # each row's first call in the process, by name (the script's own)
-
-
-def _first(name: str, fn: Callable[[], Any]) -> Any:
-    """Call ``fn`` for the first time, keeping how long it took."""
+def _first(firsts: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
+    """Call ``fn`` for the first time, keeping how long it took in ``firsts``."""
     start = time.perf_counter()
     out = fn()
-    FIRSTS[name] = time.perf_counter() - start
+    firsts[name] = time.perf_counter() - start
     return out
 
 
@@ -137,6 +134,7 @@ def main() -> None:
         f"OMP_NUM_THREADS=1; median of {samples} samples\n"
     )
 
+    firsts: dict[str, float] = {}  # each row's first call in this process, by name
     # name, pullback row, its check, jax row (or None), the target ratio to jax
     groups: list[tuple[str, list[tuple[str, Callable[[], Any]]], Any, str]] = []
 
@@ -155,7 +153,7 @@ def main() -> None:
         ("jacobian(f, x), forward", lambda: pb.jacobian(f_map, xm, mode="forward")),
     ]
     for name, fn in rows:
-        if not _close(_first(name, fn), expected_j, 1e-8):
+        if not _close(_first(firsts, name, fn), expected_j, 1e-8):
             raise SystemExit(f"{name} disagrees with central differences")
     jax_row = None
     if jax is not None:
@@ -178,7 +176,7 @@ def main() -> None:
         v = rng.normal(size=n)
         expected_h = rosenbrock_hessian(x)
         rows = [(f"hessian(f, x), n = {n}", lambda x=x: pb.hessian(f, x))]
-        if not _close(_first(*rows[0]), expected_h, 1e-9):
+        if not _close(_first(firsts, *rows[0]), expected_h, 1e-9):
             raise SystemExit(f"hessian at n = {n} disagrees with the analytic Hessian")
         jax_row = None
         if jax is not None:
@@ -202,7 +200,7 @@ def main() -> None:
             (f"pushforward of gradient, n = {n}", forward_over_reverse),
         ]
         for name, fn in rows:
-            if not _close(_first(name, fn), expected_h @ v, 1e-9):
+            if not _close(_first(firsts, name, fn), expected_h @ v, 1e-9):
                 raise SystemExit(f"{name} disagrees with the Hessian times v")
         jax_row = None
         if jax is not None:
@@ -221,17 +219,17 @@ def main() -> None:
             for name, fn in rows:
                 start = time.perf_counter()
                 fn()
-                print(f"{name}\t{FIRSTS[name]}\t{time.perf_counter() - start}")
+                print(f"{name}\t{firsts[name]}\t{time.perf_counter() - start}")
         return
     lines = [
         "| group | row | first call | median | first / median | jax.jit | ratio to jax | target |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for group, rows, jax_row, goal in groups:
-        firsts = [FIRSTS[name] for name, _ in rows]
+        row_firsts = [firsts[name] for name, _ in rows]
         fns = [fn for _, fn in rows] + ([jax_row] if jax_row is not None else [])
         times = median_times(fns, samples, target)
-        for (name, _), first, t in zip(rows, firsts, times, strict=False):
+        for (name, _), first, t in zip(rows, row_firsts, times, strict=False):
             jax_cell = _format(times[-1]) if jax_row is not None else "—"
             ratio = f"{t / times[-1]:.1f}×" if jax_row is not None else "—"
             lines.append(
