@@ -31,7 +31,7 @@ from ._ieee import quiet
 from ._table.entry import shape_of
 from ._trace import _TracePullback
 
-__all__ = ["Unbatchable", "backward_batch", "in_stacks", "pull_back_batch"]
+__all__ = ["Unbatchable", "backward_batch", "in_stacks", "pull_back_batch", "widest"]
 
 
 class Unbatchable(Exception):
@@ -200,24 +200,52 @@ def _stack(r: Any, b: int, shape: tuple[int, ...]) -> Any:
 _BUDGET = 1 << 22  # numbers per stack (32 MB): a larger Jacobian is pulled back in chunks
 
 
-def in_stacks(pull: Any, seed_shape: tuple[int, ...], other_shape: tuple[int, ...]) -> Any:
+def widest(back: Any) -> int:
+    """The most numbers one cotangent of ``back``'s graph holds (a stack holds B of them).
+
+    Args:
+        back: the pullback of a traced function.
+
+    Returns:
+        The largest size among its arguments and its recorded entries'
+        values and operands (at least 1).
+
+    Raises:
+        Unbatchable: ``back`` is not the pullback of a traced function.
+
+    >>> import numpy as np
+    >>> from pullback import trace
+    >>> widest(trace(lambda v: np.sum(np.outer(v, v)))(np.ones(3))[1])
+    9
+    """
+    if type(back) is not _TracePullback:
+        raise Unbatchable("not the pullback of a traced function")
+    sizes = [np.size(concrete(leaf)) for leaf in back._leaves]
+    for _, vjp in back._nodes:
+        if type(vjp) is Vjp:
+            sizes.append(np.size(vjp.y))
+            sizes.extend(np.size(x) for x in vjp.xs)
+    return max(1, *sizes)
+
+
+def in_stacks(pull: Any, seed_shape: tuple[int, ...], width: int) -> Any:
     """``pull`` applied to the basis seeds of ``seed_shape``, stacked, in chunks that fit.
 
     Args:
         pull: ``pull(seeds) -> rows``, seeds ``(c, *seed_shape)`` to rows ``(c, ...)``.
         seed_shape: the shape the basis vectors have.
-        other_shape: the shape of the other side (each row's), to size the chunks.
+        width: the most numbers one cotangent of the pass holds (:func:`widest`):
+            a chunk of ``c`` seeds makes stacks of up to ``c * width`` numbers.
 
     Returns:
         The rows of every basis seed, in order: ``(n, ...)`` for ``n`` seed elements.
 
-    >>> in_stacks(lambda seeds: 2.0 * seeds, (2,), (2,))
+    >>> in_stacks(lambda seeds: 2.0 * seeds, (2,), 2)
     array([[2., 0.],
            [0., 2.]])
     """
     n = int(np.prod(seed_shape, dtype=np.int64))
-    width = max(n, int(np.prod(other_shape, dtype=np.int64)), 1)
-    chunk = max(1, min(n, _BUDGET // width))
+    chunk = max(1, min(n, _BUDGET // max(n, width, 1)))
     parts = []
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)

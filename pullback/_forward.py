@@ -27,7 +27,7 @@ import numpy as np
 from typing_extensions import TypeVarTuple, Unpack
 
 from ._api import gradient, pullback
-from ._batching import Unbatchable, in_stacks, pull_back_batch
+from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
 from ._trees import flatten
@@ -401,8 +401,9 @@ def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:
     if not is_traced(x) and type(push) is _Push:
         # Every basis tangent in one backward pass over the recorded transpose.
         try:
+            transpose = push.transpose
             columns = in_stacks(
-                lambda seeds: pull_back_batch(push.transpose, seeds), x_shape, y_shape
+                lambda seeds: pull_back_batch(transpose, seeds), x_shape, widest(transpose)
             )
         except Unbatchable:
             pass  # a node of a rule of yours: one push per column, below

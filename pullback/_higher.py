@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._api import gradient, pullback
-from ._batching import Unbatchable, in_stacks, pull_back_batch
+from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._forward import jacobian_forward
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
@@ -70,7 +70,7 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         return np.zeros(shape + np.shape(x))
     if not nested:
         try:
-            rows = in_stacks(lambda seeds: pull_back_batch(back, seeds), shape, np.shape(x))
+            rows = in_stacks(lambda seeds: pull_back_batch(back, seeds), shape, widest(back))
         except Unbatchable:
             pass  # a node of a rule of yours: one pullback per row, below
         else:

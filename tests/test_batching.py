@@ -23,7 +23,13 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 import pullback as pb
-from pullback._batching import Unbatchable, backward_batch, in_stacks, pull_back_batch
+from pullback._batching import (
+    Unbatchable,
+    backward_batch,
+    in_stacks,
+    pull_back_batch,
+    widest,
+)
 from pullback._graph import Vjp
 from pullback._table import UFUNCS, binary, elementwise, library, linalg, reductions, shapes
 from pullback._table.entry import Primitive
@@ -329,9 +335,35 @@ def test_large_jacobians_are_pulled_back_in_chunks(monkeypatch: pytest.MonkeyPat
         calls.append(len(seeds))
         return pull_back_batch(back, seeds)
 
-    assert_same_rows(in_stacks(pull, (9,), (9,)), per_row(back, (9,)))
+    assert widest(back) == 9
+    assert_same_rows(in_stacks(pull, (9,), widest(back)), per_row(back, (9,)))
     assert calls == [2, 2, 2, 2, 1]
     np.testing.assert_array_equal(pb.jacobian(f, x), whole)
+
+
+def test_chunks_are_sized_by_the_widest_cotangent_of_the_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pullback._batching as batching
+
+    # R^4 -> R^4 through a 4 x 25 intermediate: a chunk of c seeds holds c * 100 numbers there.
+    w = np.linspace(0.1, 1.0, 25)
+    f = pb.trace(lambda v: np.sum(np.sin(np.outer(v, w)), axis=1))
+    x = np.array([0.3, -0.2, 0.9, 0.5])
+    whole = pb.jacobian(f, x)
+    np.testing.assert_allclose(whole, np.diag(np.cos(np.outer(x, w)) @ w), rtol=1e-13)
+    _, back = f(x)
+    assert widest(back) == 100
+    monkeypatch.setattr(batching, "_BUDGET", 250)  # two seeds per chunk, not all four
+    calls: list[int] = []
+
+    def pull(seeds: Any) -> Any:
+        calls.append(len(seeds))
+        return pull_back_batch(back, seeds)
+
+    assert_same_rows(in_stacks(pull, (4,), widest(back)), whole)
+    assert calls == [2, 2]
+    assert_same_rows(pb.jacobian(f, x), whole)
 
 
 def test_a_constant_output_and_an_unused_input_give_zero_rows() -> None:
