@@ -27,6 +27,7 @@ import numpy as np
 from typing_extensions import TypeVarTuple, Unpack
 
 from ._api import gradient, pullback
+from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
 from ._trees import flatten
@@ -123,7 +124,7 @@ def pushforward(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]
     linear = _Linear(back, len(xs), name)
     base = concrete_of(y)
     u0: Any = 1.0 if type(base) is float else np.ones_like(base)
-    _, transpose = pullback(trace(linear), u0)
+    _, transpose = trace(linear)(u0)  # the graph's own pullback; _Push checks the tangents
     return y, _Push(transpose, shapes, name)
 
 
@@ -171,10 +172,10 @@ class _Linear:
 class _Push:
     """The pushforward that :func:`pushforward` returns: checks the tangents, pulls back."""
 
-    __slots__ = ("_name", "_shapes", "_transpose")
+    __slots__ = ("_name", "_shapes", "transpose")
 
     def __init__(self, transpose: Any, shapes: tuple[Any, ...], name: str) -> None:
-        self._transpose = transpose
+        self.transpose = transpose  # the pullback of the recorded backward pass
         self._shapes = shapes  # per argument: its tree spec and each leaf's shape (None: float)
         self._name = name
 
@@ -196,8 +197,8 @@ class _Push:
             for leaf, shape in zip(dx_leaves, leaf_shapes, strict=True):
                 leaves.append(_tangent(leaf, shape, f"the pushforward of {self._name}", position))
         if len(leaves) == 1:
-            return self._transpose(leaves[0])
-        return self._transpose(np.concatenate([np.reshape(leaf, (-1,)) for leaf in leaves]))
+            return self.transpose(leaves[0])
+        return self.transpose(np.concatenate([np.reshape(leaf, (-1,)) for leaf in leaves]))
 
     def __repr__(self) -> str:
         return f"<pushforward of {self._name}>"
@@ -357,10 +358,13 @@ def hvp(f: Rule[_X, _Y], x: _X, v: _X, /) -> _X:
 
 
 def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:
-    """The Jacobian of a rule at ``x``, column by column: one pushforward per input element.
+    """The Jacobian of a rule at ``x``, by columns: every input element pushed forward at once.
 
-    The same answer as ``jacobian(f, x)``, which pulls back one row per output
-    element; forward is cheaper when ``x`` has fewer elements than the value.
+    The same answer as ``jacobian(f, x)``, which pulls back the rows; forward
+    is cheaper when ``x`` has fewer elements than the value. The basis
+    tangents are stacked along a leading axis and pushed in one backward pass
+    over the recorded transpose (see ``pullback._batching``); inside traced
+    code, one by one.
 
     Args:
         f: a rule of one argument (library, composition, traced, or your own
@@ -394,6 +398,18 @@ def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:
     n = int(np.prod(x_shape))
     if n == 0 or int(np.prod(y_shape)) == 0:
         return np.zeros(y_shape + x_shape)
+    if not is_traced(x) and type(push) is _Push:
+        # Every basis tangent in one backward pass over the recorded transpose.
+        try:
+            transpose = push.transpose
+            columns = in_stacks(
+                lambda seeds: pull_back_batch(transpose, seeds), x_shape, widest(transpose)
+            )
+        except Unbatchable:
+            pass  # a node of a rule of yours: one push per column, below
+        else:
+            flat = np.reshape(columns, (n, -1)).T
+            return np.ascontiguousarray(flat).reshape(y_shape + x_shape)
     columns = []
     for j in range(n):
         e = np.zeros(x_shape)

@@ -1,4 +1,4 @@
-"""``jacobian`` and ``hessian``: several pullbacks, and a gradient differentiated again."""
+"""``jacobian`` and ``hessian``: all rows in one batched pullback, a gradient differentiated."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._api import gradient, pullback
+from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._forward import jacobian_forward
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
@@ -17,13 +18,17 @@ __all__ = ["hessian", "jacobian"]
 
 
 def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
-    """The Jacobian of a rule at ``x``: one pullback per output element, or one push per input.
+    """The Jacobian of a rule at ``x``: every output element pulled back in one sweep, or pushed.
+
+    The seeds (one per output element) are pulled back together, stacked
+    along a leading axis, in one backward pass over the recorded graph (see
+    ``pullback._batching``); inside traced code they are pulled back one by one.
 
     Args:
         f: a rule of one argument (library, composition, traced or your own).
         x: a float or a float64 array (or a traced value, inside traced code).
-        mode: ``"reverse"`` (a pullback per output element), ``"forward"`` (a
-            pushforward per input element, see :func:`pushforward`), or
+        mode: ``"reverse"`` (a pullback of every output element), ``"forward"``
+            (a pushforward of every input element, see :func:`pushforward`), or
             ``"auto"``: forward when ``x`` has fewer elements than the output.
 
     Returns:
@@ -51,7 +56,11 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
     nested = is_traced(x)  # inside traced code: the Jacobian is itself traced
     if not nested:
         x = as_value(x, f"jacobian({rule_name(f)})")
-    y, back = pullback(f, x)
+        # Traced (a rule lifted), so that its graph is there to pull a stack of seeds back.
+        f = f if isinstance(f, TracedRule) else trace(lift(f))
+        y, back = f(x)  # a traced rule checks its argument; its pullback is the graph's
+    else:
+        y, back = pullback(f, x)
     shape = np.shape(y)
     if mode == "auto" and 0 < np.size(x) < np.prod(shape, dtype=np.int64):
         return jacobian_forward(f, x)  # fewer inputs than outputs: a push per input
@@ -59,6 +68,13 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         return back(1.0)
     if np.prod(shape) == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
         return np.zeros(shape + np.shape(x))
+    if not nested:
+        try:
+            rows = in_stacks(lambda seeds: pull_back_batch(back, seeds), shape, widest(back))
+        except Unbatchable:
+            pass  # a node of a rule of yours: one pullback per row, below
+        else:
+            return np.reshape(rows, shape + np.shape(x))
     rows = []
     for i in range(int(np.prod(shape))):
         seed = np.zeros(shape)

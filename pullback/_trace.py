@@ -328,6 +328,11 @@ class _TracePullback:
         flat = specs is None or all(spec is None for spec, _ in specs)
         self._call = (root, parents, backs, leaves, specs, arity, y, name, flat)
 
+    def graph(self) -> tuple[int, list[Any], list[Any], tuple[Any, ...]]:
+        """The recorded graph, read-only: the root's position, parents, backs, the leaves."""
+        root, parents, backs, leaves = self._call[:4]
+        return root, parents, backs, leaves
+
     def __call__(self, dy: Any) -> Any:
         root, parents, backs, leaves, specs, arity, y, name, flat = self._call
         if not (type(dy) is float and type(y) is float) and not (

@@ -18,7 +18,7 @@ import numpy as np
 from . import _ieee as ieee
 from ._rules.factories import Scale, power, power_derivative
 from ._table import UFUNCS
-from ._table.entry import Primitive
+from ._table.entry import Primitive, batch_of_elementwise
 from ._table.library import (
     AFFINE,
     LOG_SOFTMAX,
@@ -107,7 +107,14 @@ def _power_primitive(n: float) -> Primitive:
     def power_at_floats(x: float) -> tuple[float, float]:
         return ieee.pow(x, rule.n), power_derivative(x, rule.n)
 
-    return Primitive(repr(rule), power_forward, (power_pullback,), 1, at_floats=power_at_floats)
+    return Primitive(
+        repr(rule),
+        power_forward,
+        (power_pullback,),
+        1,
+        at_floats=power_at_floats,
+        batch=batch_of_elementwise(power_pullback),
+    )
 
 
 _COMMON_POWERS: dict[float, Primitive] = {
@@ -153,12 +160,16 @@ def scale_primitive(rule: Callable[..., Any]) -> Primitive:
         def scale_pullback(g: Any, y: Any, x: Any) -> Any:
             return g * c
 
-        return Primitive(repr(rule), constant_forward, (scale_pullback,), 1)
+        return Primitive(
+            repr(rule), constant_forward, (scale_pullback,), 1, batch=(scale_pullback,)
+        )
 
     def add_const_pullback(g: Any, y: Any, x: Any) -> Any:
         return g
 
-    return Primitive(repr(rule), constant_forward, (add_const_pullback,), 1)
+    return Primitive(
+        repr(rule), constant_forward, (add_const_pullback,), 1, batch=(add_const_pullback,)
+    )
 
 
 def index(x: Any, key: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .elementwise import strong_zero
-from .entry import Primitive, shape_of, unbroadcast
+from .entry import Primitive, summed_back
 from .library import SIGMOID
 
 __all__ = ["BINARY", "binary"]
@@ -47,18 +47,19 @@ def binary(
     def make(partials: Callable[[Any, Any, Any], tuple[Any, Any]]) -> Primitive:
         name = partials.__name__
 
-        def first_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(_times(g, partials(a, b, y)[0]), shape_of(a))
+        def first_products(g: Any, y: Any, a: Any, b: Any) -> Any:
+            return _times(g, partials(a, b, y)[0])
 
-        def second_pullback(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return unbroadcast(_times(g, partials(a, b, y)[1]), shape_of(b))
+        def second_products(g: Any, y: Any, a: Any, b: Any) -> Any:
+            return _times(g, partials(a, b, y)[1])
+
+        first_pullback, first_batch = summed_back(first_products, 0, f"{name}_pullback_a")
+        second_pullback, second_batch = summed_back(second_products, 1, f"{name}_pullback_b")
 
         def plain(g: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
             da, db = partials(a, b, y)
             return g * da, g * db
 
-        first_pullback.__name__ = first_pullback.__qualname__ = f"{name}_pullback_a"
-        second_pullback.__name__ = second_pullback.__qualname__ = f"{name}_pullback_b"
         plain.__name__ = plain.__qualname__ = f"{name}_products"
         doc = (partials.__doc__ or "").strip().splitlines()[0]
         entry = Primitive(
@@ -70,6 +71,7 @@ def binary(
             edge=edge,
             at_floats=at_floats,
             plain=plain,
+            batch=(first_batch, second_batch),
         )
         for ufunc in ufuncs:
             BINARY[ufunc] = entry
@@ -151,17 +153,21 @@ def div_products(g: Any, y: Any, a: Any, b: Any) -> tuple[Any, Any]:
     return da, -da * y
 
 
-def div_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+def _div_products_a(g: Any, y: Any, a: Any, b: Any) -> Any:
     # strong_zero: a zero cotangent stays zero at b = 0 (0/0 would be nan), as in
     # every entry; the derivative 0.5/y of sqrt is such a division, and without it
     # the second derivative of np.where(x > 0, np.sqrt(x), 0.0) was nan at x = 0.
-    return unbroadcast(strong_zero(g, g / b), shape_of(a))
+    return strong_zero(g, g / b)
 
 
-def div_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
+def _div_products_b(g: Any, y: Any, a: Any, b: Any) -> Any:
     # The cotangent is divided first, as the rule does: stored partials 1/b and
     # -y/b would overflow first at a tiny b (then 0 * inf = nan where this is 0).
-    return unbroadcast(strong_zero(g, -(g / b) * y), shape_of(b))
+    return strong_zero(g, -(g / b) * y)
+
+
+div_pullback_a, _div_batch_a = summed_back(_div_products_a, 0, "div_pullback_a")
+div_pullback_b, _div_batch_b = summed_back(_div_products_b, 1, "div_pullback_b")
 
 
 div = Primitive(
@@ -173,6 +179,7 @@ div = Primitive(
     edge="1/0 = inf, 0/0 = nan (IEEE 754)",
     at_floats=div_at_floats,
     plain=div_products,
+    batch=(_div_batch_a, _div_batch_b),
 )
 BINARY[np.true_divide] = div
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import kernels as k
-from .entry import Primitive
+from .entry import Primitive, batch_of_elementwise
 from .kernels import ArrayKernel
 
 __all__ = ["UNARY", "strong_zero", "unary"]
@@ -83,6 +83,7 @@ def unary(
             edge=edge,
             float_code=float_code,
             array_kernel=array_kernel,
+            batch=batch_of_elementwise(pullback),
         )
         for ufunc in ufuncs:
             UNARY[ufunc] = entry

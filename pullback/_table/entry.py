@@ -26,16 +26,25 @@ from .scalar import compile_float_code
 __all__ = [
     "Composite",
     "Primitive",
+    "Shape",
+    "batch_of_axis",
+    "batch_of_elementwise",
+    "batch_of_shapes",
+    "batched_axes",
     "expand_reduced",
     "is_traced",
     "ndim_of",
     "normalize_axes",
+    "reduced",
     "refuse_keywords",
     "shape_of",
+    "summed_back",
     "unbroadcast",
+    "unbroadcast_batch",
 ]
 
 Vjp = Callable[..., Any]
+BatchVjp = Callable[..., Any]
 
 
 class Primitive:
@@ -69,12 +78,21 @@ class Primitive:
             the cotangents before summing back, in IEEE arithmetic with no
             strong zero (the public rules' pullback, as a chain of rules
             multiplies: 0 * inf is nan there, as the README says).
+        batch: optional, one batched vjp per operand (as ``vjps``, index
+            first for a variadic entry): ``batch(gs, y, *xs, **params)`` takes
+            ``B`` cotangents stacked along a leading axis, ``gs.shape == (B,
+            *shape(y))``, and gives the operand's ``B`` cotangents, shaped
+            ``(B, *shape(x))``, equal to ``B`` calls of the vjp (a Jacobian in
+            one backward pass). It may return ``NotImplemented`` for a case
+            it does not cover; then, as for an entry without one, the batched
+            pass calls the vjp once per cotangent. See ``pullback._batching``.
     """
 
     __slots__ = (
         "arity",
         "array_kernel",
         "at_floats",
+        "batch",
         "doc",
         "edge",
         "float_code",
@@ -98,6 +116,7 @@ class Primitive:
         float_code: tuple[str, ...] | None = None,
         array_kernel: Callable[..., Any] | None = None,
         plain: Callable[..., tuple[Any, Any]] | None = None,
+        batch: Sequence[BatchVjp | None] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -109,6 +128,7 @@ class Primitive:
         self.float_code = float_code
         self.array_kernel = array_kernel
         self.plain = plain
+        self.batch = tuple(batch) if batch is not None else None
         if at_floats is None and float_code is not None:
             at_floats = compile_float_code(name, float_code)
         self.at_floats = at_floats
@@ -206,6 +226,185 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     if shape_of(g) != shape:
         g = np.reshape(g, shape)
     return as_float_if_scalar(g)
+
+
+def unbroadcast_batch(gs: Any, shape: tuple[int, ...]) -> Any:
+    """A stack of cotangents ``gs`` (leading batch axis) summed back to ``(B, *shape)``.
+
+    :func:`unbroadcast` for each cotangent of the stack at once: the batch axis
+    is never summed.
+
+    >>> unbroadcast_batch(np.ones((4, 2, 3)), (3,)).shape
+    (4, 3)
+    >>> unbroadcast_batch(np.ones((4, 2, 3)), ()).tolist()
+    [6.0, 6.0, 6.0, 6.0]
+    """
+    gshape = shape_of(gs)
+    target = (gshape[0], *shape)
+    if gshape == target:
+        return gs
+    lead = len(gshape) - 1 - len(shape)
+    axes = tuple(range(1, lead + 1)) + tuple(
+        1 + lead + i for i, n in enumerate(shape) if n == 1 and gshape[1 + lead + i] != 1
+    )
+    if axes:
+        gs = np.sum(gs, axis=axes)
+    return gs if shape_of(gs) == target else np.reshape(gs, target)
+
+
+def summed_back(products: Vjp, position: int, name: str) -> tuple[Vjp, BatchVjp]:
+    """The vjp and the batched vjp of an operand that NumPy broadcast.
+
+    Args:
+        products: ``products(g, y, *xs, **params)``, the operand's cotangent
+            before it is summed back to the operand's shape; elementwise in
+            ``g``, so that it broadcasts over a leading batch axis of ``g``.
+        position: which operand (its index in ``xs``).
+        name: the vjp's name (``div_pullback_a``); the batched one's adds ``_batch``.
+
+    Returns:
+        ``(vjp, batch)``: the products summed back by :func:`unbroadcast`, and
+        the same for a stack of cotangents by :func:`unbroadcast_batch`.
+
+    >>> vjp, batch = summed_back(lambda g, y, a, b: g * b, 0, "mul_pullback_a")
+    >>> vjp(np.ones(3), None, 0.0, np.arange(3.0)), batch(np.ones((2, 3)), None, 0.0, 1.0)
+    (3.0, array([3., 3.]))
+    """
+
+    def vjp(g: Any, y: Any, *xs: Any, **params: Any) -> Any:
+        return unbroadcast(products(g, y, *xs, **params), shape_of(xs[position]))
+
+    def batch(gs: Any, y: Any, *xs: Any, **params: Any) -> Any:
+        return unbroadcast_batch(products(gs, y, *xs, **params), shape_of(xs[position]))
+
+    vjp.__name__ = vjp.__qualname__ = name
+    batch.__name__ = batch.__qualname__ = f"{name}_batch"
+    return vjp, batch
+
+
+class Shape:
+    """A stand-in operand that has only a shape, for vjps that read an operand's shape only.
+
+    A shape entry's batched vjp is its own vjp, called with each operand
+    replaced by a ``Shape`` with the batch axis in front and its parameters
+    moved one axis along (see :func:`batch_of_shapes`).
+
+    >>> Shape((2, 3)).shape, shape_of(Shape(()))
+    ((2, 3), ())
+    """
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+
+def batch_of_shapes(
+    vjp: Vjp, shifted: Callable[..., dict[str, Any] | None], variadic: bool = False
+) -> BatchVjp:
+    """The batched vjp of an entry whose vjp reads its operands' shapes only.
+
+    Args:
+        vjp: the entry's vjp.
+        shifted: ``shifted(*xs, **params)`` -> the parameters for operands
+            with a leading batch axis (an axis one further along), or None
+            when there are none that fit (then the vjp runs per cotangent).
+        variadic: the vjp takes the operand's index first.
+
+    Returns:
+        ``batch(gs, y, *xs, **params)``: the vjp at ``gs``, with every operand
+        a :class:`Shape` of ``(B, *shape(x))`` and the shifted parameters.
+
+    >>> from pullback._table.shapes import reshape_pullback
+    >>> batch = batch_of_shapes(reshape_pullback, lambda x, shape: {"shape": shape})
+    >>> batch(np.ones((5, 6)), None, np.zeros((2, 3)), shape=(6,)).shape
+    (5, 2, 3)
+    """
+
+    def batch(*args: Any, **params: Any) -> Any:
+        head = args[:1] if variadic else ()
+        gs, y, *xs = args[len(head) :]
+        moved = shifted(*xs, **params)
+        if moved is None:
+            return NotImplemented
+        b = shape_of(gs)[0]
+        return vjp(*head, gs, y, *(Shape((b, *shape_of(x))) for x in xs), **moved)
+
+    return batch
+
+
+def batched_axes(x: Any, axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """A reduction's axes for ``x`` with a batch axis in front: one further along (None: all).
+
+    >>> batched_axes(np.zeros((2, 3)), None), batched_axes(np.zeros((2, 3)), (1,))
+    ((1, 2), (2,))
+    """
+    if axis is None:
+        return tuple(range(1, ndim_of(x) + 1))
+    return tuple(a + 1 for a in axis)
+
+
+def reduced(factor: Vjp, name: str) -> tuple[Vjp, BatchVjp]:
+    """The vjp and batched vjp of a reduction whose cotangent is ``dy`` restored times a factor.
+
+    Args:
+        factor: ``factor(y, x, axis, keepdims)``, shaped like ``x``: what the
+            cotangent, its reduced axes restored (:func:`expand_reduced`), is
+            multiplied by (ones for a sum, the tied extremes' shares for max).
+        name: the vjp's name; the batched one's adds ``_batch``.
+
+    Returns:
+        ``(vjp, batch)``; the batched one restores the axes of each cotangent
+        of the stack, and the factor broadcasts over the stack.
+
+    >>> vjp, batch = reduced(lambda y, x, axis, keepdims: 2.0 * x, "twice_sum_pullback")
+    >>> vjp(1.0, None, np.ones(2), None, False), batch(np.ones(3), None, np.ones(2), None, False)
+    (array([2., 2.]), array([[2., 2.],
+           [2., 2.],
+           [2., 2.]]))
+    """
+
+    def vjp(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return expand_reduced(g, shape_of(x), axis, keepdims) * factor(y, x, axis, keepdims)
+
+    def batch(gs: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+        shape = (shape_of(gs)[0], *shape_of(x))
+        restored = expand_reduced(gs, shape, batched_axes(x, axis), keepdims)
+        return restored * factor(y, x, axis, keepdims)
+
+    vjp.__name__ = vjp.__qualname__ = name
+    batch.__name__ = batch.__qualname__ = f"{name}_batch"
+    return vjp, batch
+
+
+def batch_of_axis(vjp: Vjp) -> BatchVjp:
+    """The batched vjp of an entry whose ``axis`` is used only on the cotangent's side.
+
+    ``softmax``'s ``y (g - Σ g y)``: with ``g`` a stack, the sum runs one axis
+    further along, and ``y`` broadcasts over the stack.
+
+    >>> batch = batch_of_axis(lambda g, y, x, axis: np.sum(g, axis=axis, keepdims=True) * x)
+    >>> batch(np.ones((4, 2, 3)), None, np.ones((2, 3)), axis=(1,)).shape
+    (4, 2, 3)
+    """
+
+    def batch(gs: Any, y: Any, x: Any, axis: tuple[int, ...]) -> Any:
+        return vjp(gs, y, x, axis=tuple(a + 1 for a in axis))
+
+    return batch
+
+
+def batch_of_elementwise(vjp: Vjp) -> tuple[BatchVjp]:
+    """The batched vjp of a one-operand elementwise entry: its own vjp.
+
+    Its operand has the output's shape, so NumPy's broadcasting (which aligns
+    trailing axes) applies the vjp's derivative to each cotangent of the stack.
+
+    >>> batch_of_elementwise(lambda g, y, x: g * 2.0 * x)[0](np.ones((2, 3)), None, np.ones(3))
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    """
+    return (vjp,)
 
 
 def as_float_if_scalar(x: Any) -> Any:

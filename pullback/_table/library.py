@@ -15,7 +15,15 @@ from .._ieee import quiet
 from .._values import concrete_of, describe, is_traced
 from . import kernels as k
 from .elementwise import unary
-from .entry import Primitive, expand_reduced, ndim_of, normalize_axes, shape_of
+from .entry import (
+    Primitive,
+    batch_of_axis,
+    expand_reduced,
+    ndim_of,
+    normalize_axes,
+    reduced,
+    shape_of,
+)
 
 __all__ = [
     "AFFINE",
@@ -160,15 +168,16 @@ def _logsumexp_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> 
     return y if keepdims else np.reshape(y, shape_of(np.sum(m, axis=axis)))
 
 
-def logsumexp_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    shape = shape_of(x)
-    ye = expand_reduced(y, shape, axis, keepdims)
+def _logsumexp_weights(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    ye = expand_reduced(y, shape_of(x), axis, keepdims)
     empty = np.equal(ye, -np.inf)
     e = np.where(empty, 0.0, np.exp(x - np.where(empty, 0.0, ye)))
     # Normalized, e / Σ e (Σ e is 1 but for rounding): where y rounds to the
     # largest x (x = [1e300, 1e300]: y = 1e300), e^(x - y) alone gave weights 1, not 1/2.
-    weights = e / np.where(empty, 1.0, np.sum(e, axis=axis, keepdims=True))
-    return expand_reduced(g, shape, axis, keepdims) * weights
+    return e / np.where(empty, 1.0, np.sum(e, axis=axis, keepdims=True))
+
+
+logsumexp_pullback, _logsumexp_batch = reduced(_logsumexp_weights, "logsumexp_pullback")
 
 
 LOGSUMEXP = Primitive(
@@ -178,6 +187,7 @@ LOGSUMEXP = Primitive(
     1,
     doc="log Σ e^x over axes, shifted by the max; dx = dy softmax(x).",
     edge="all -inf: value -inf, gradient 0 (not nan)",
+    batch=(_logsumexp_batch,),
 )
 
 
@@ -198,6 +208,7 @@ SOFTMAX = Primitive(
     (softmax_pullback,),
     1,
     doc="e^x / Σ e^x over an axis; dx = y (dy - Σ dy·y).",
+    batch=(batch_of_axis(softmax_pullback),),
 )
 
 
@@ -218,6 +229,7 @@ LOG_SOFTMAX = Primitive(
     (log_softmax_pullback,),
     1,
     doc="x - log Σ e^x over an axis; dx = dy - softmax(x) Σ dy.",
+    batch=(batch_of_axis(log_softmax_pullback),),
 )
 
 
@@ -263,11 +275,17 @@ def _affine_rule(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
     return y, affine_vjp
 
 
+def affine_batch_b(gs: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
+    return np.sum(gs, axis=1)  # the batch of examples is axis 1 of a stack
+
+
 AFFINE = Primitive(
     "affine",
     _affine_forward,
     (affine_pullback_x, affine_pullback_w, affine_pullback_b),
     3,
+    # dy Wᵀ and xᵀ dy are matrix products that broadcast over a stack of dy.
+    batch=(affine_pullback_x, affine_pullback_w, affine_batch_b),
     doc="The affine layer x W + b of a batch; (dy Wᵀ, xᵀ dy, Σₙ dy).",
     rule=_affine_rule,
 )
@@ -367,11 +385,24 @@ def _cross_entropy(z: Any, log_total: Any, labels: Any, indices: Any, n: int) ->
     return float(-(z[np.arange(n), indices] - log_total[:, 0]).sum() / n)
 
 
+def _of_a_number(vjp: Any) -> Any:
+    """The batched vjp of a number-valued entry whose vjp scales by dy: dy as (B, 1, 1)."""
+
+    def batch(gs: Any, y: Any, logits: Any, labels: Any) -> Any:
+        return vjp(np.reshape(gs, (-1, 1, 1)), y, logits, labels)
+
+    return batch
+
+
 SOFTMAX_CROSS_ENTROPY = Primitive(
     "softmax_cross_entropy",
     _softmax_cross_entropy_forward,
     (softmax_cross_entropy_pullback_logits, softmax_cross_entropy_pullback_labels),
     2,
+    batch=(
+        _of_a_number(softmax_cross_entropy_pullback_logits),
+        _of_a_number(softmax_cross_entropy_pullback_labels),
+    ),
     doc="Mean cross-entropy of softmax(logits) against one-hot rows or class indices; "
     "dlogits = dy (softmax - t) / N.",
     edge="log-sum-exp stable (logits of ±1e4); class indices get a zero cotangent",

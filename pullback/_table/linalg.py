@@ -8,13 +8,22 @@ derivative results", 2008), written with NumPy calls so that they trace.
 
 from __future__ import annotations
 
+import string
 from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from .._values import concrete_of
-from .entry import Composite, Primitive, ndim_of, shape_of, unbroadcast
+from .entry import (
+    Composite,
+    Primitive,
+    Shape,
+    ndim_of,
+    shape_of,
+    unbroadcast,
+    unbroadcast_batch,
+)
 
 __all__ = ["FUNCTIONS", "MATMUL", "UFUNCS"]
 
@@ -29,24 +38,45 @@ def _swap(x: Any) -> Any:
 # -- matmul ----------------------------------------------------------------------------------
 
 
-def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+def _matmul_products_a(g: Any, a: Any, b: Any) -> Any:
     if ndim_of(b) == 1:
-        ga = g * b if ndim_of(a) == 1 else np.expand_dims(g, -1) * b
-    elif ndim_of(a) == 1:
-        ga = np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
-    else:
-        ga = np.matmul(g, _swap(b))
-    return unbroadcast(ga, shape_of(a))
+        return g * b if ndim_of(a) == 1 else np.expand_dims(g, -1) * b
+    if ndim_of(a) == 1:
+        return np.squeeze(np.matmul(np.expand_dims(g, -2), _swap(b)), -2)
+    return np.matmul(g, _swap(b))
+
+
+def _matmul_products_b(g: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1:
+        return g * a if ndim_of(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
+    if ndim_of(b) == 1:
+        return np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
+    return np.matmul(_swap(a), g)
+
+
+def matmul_pullback_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    return unbroadcast(_matmul_products_a(g, a, b), shape_of(a))
 
 
 def matmul_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
-    if ndim_of(a) == 1:
-        gb = g * a if ndim_of(b) == 1 else np.expand_dims(a, -1) * np.expand_dims(g, -2)
-    elif ndim_of(b) == 1:
-        gb = np.squeeze(np.matmul(_swap(a), np.expand_dims(g, -1)), -1)
-    else:
-        gb = np.matmul(_swap(a), g)
-    return unbroadcast(gb, shape_of(b))
+    return unbroadcast(_matmul_products_b(g, a, b), shape_of(b))
+
+
+def matmul_batch_a(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1 and ndim_of(b) == 1:  # a dot product: each cotangent a number
+        return np.multiply.outer(gs, b)
+    # Otherwise the vjp's own products broadcast over a leading axis of gs.
+    return unbroadcast_batch(_matmul_products_a(gs, a, b), shape_of(a))
+
+
+def matmul_batch_b(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    if ndim_of(a) == 1 and ndim_of(b) == 1:
+        return np.multiply.outer(gs, a)
+    if ndim_of(b) == 1 and ndim_of(a) == 2:
+        # aᵀ g for each g of the stack is (g a) for the stack: one matrix product,
+        # not a stacked product of B matrix-vector products.
+        return np.matmul(gs, a)
+    return unbroadcast_batch(_matmul_products_b(gs, a, b), shape_of(b))
 
 
 MATMUL = Primitive(
@@ -54,6 +84,7 @@ MATMUL = Primitive(
     np.matmul,
     (matmul_pullback_a, matmul_pullback_b),
     2,
+    batch=(matmul_batch_a, matmul_batch_b),
     doc="Matrix product (1-d, 2-d, batched; a @ b); da = dy bᵀ, db = aᵀ dy.",
 )
 
@@ -102,11 +133,30 @@ def tensordot_pullback_b(g: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
     return np.transpose(gb, tuple(np.argsort(partners + free_b))) if ndim_of(gb) else gb
 
 
+# A stack of cotangents is a tensordot with one more free axis, the stack's,
+# first: the vjps at a stand-in operand with that axis, the axes one along.
+
+
+def tensordot_batch_a(gs: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
+    ax_a, ax_b = axes
+    stand_in = Shape((shape_of(gs)[0], *shape_of(a)))
+    return tensordot_pullback_a(gs, y, stand_in, b, (tuple(i + 1 for i in ax_a), ax_b))
+
+
+def tensordot_batch_b(gs: Any, y: Any, a: Any, b: Any, axes: Any) -> Any:
+    ax_a, ax_b = axes
+    stand_in = Shape((shape_of(gs)[0], *shape_of(b)))
+    # The vjp reads g's axes as a's free ones then b's: the stack's axis is b's first.
+    g = np.moveaxis(gs, 0, ndim_of(a) - len(ax_a))
+    return tensordot_pullback_b(g, y, a, stand_in, (ax_a, tuple(j + 1 for j in ax_b)))
+
+
 TENSORDOT = Primitive(
     "tensordot",
     _tensordot_forward,
     (tensordot_pullback_a, tensordot_pullback_b),
     2,
+    batch=(tensordot_batch_a, tensordot_batch_b),
     doc="Sum of products over the given axes.",
 )
 
@@ -142,11 +192,27 @@ def einsum_pullback(
     return np.broadcast_to(np.reshape(gi, view), shape)
 
 
+def einsum_batch(
+    i: int, gs: Any, y: Any, *operands: Any, subscripts: str, optimize: Any = False
+) -> Any:
+    # One more index, the stack's, in front of the output and of this operand
+    # (a stand-in: the vjp reads only its shape).
+    letter = next(c for c in string.ascii_letters if c not in subscripts)
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    terms[i] = letter + terms[i]
+    moved = list(operands)
+    moved[i] = Shape((shape_of(gs)[0], *shape_of(operands[i])))
+    batched = ",".join(terms) + "->" + letter + output
+    return einsum_pullback(i, gs, y, *moved, subscripts=batched, optimize=optimize)
+
+
 EINSUM = Primitive(
     "einsum",
     _einsum_forward,
     (einsum_pullback,),
     -1,
+    batch=(einsum_batch,),
     doc="Einstein summation with explicit or implicit subscripts.",
     edge="an index repeated within one operand (a diagonal) is refused: use np.diagonal",
 )
@@ -194,11 +260,20 @@ def dot_pullback_b(g: Any, y: Any, a: Any, b: Any) -> Any:
     return tensordot_pullback_b(g, y, a, b, _dot_axes(a, b))
 
 
+def dot_batch_a(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    return tensordot_batch_a(gs, y, a, b, _dot_axes(a, b))
+
+
+def dot_batch_b(gs: Any, y: Any, a: Any, b: Any) -> Any:
+    return tensordot_batch_b(gs, y, a, b, _dot_axes(a, b))
+
+
 DOT = Primitive(
     "dot",
     _dot_forward,
     (dot_pullback_a, dot_pullback_b),
     2,
+    batch=(dot_batch_a, dot_batch_b),
     doc="np.dot past 2-d: a's last axis against b's second-to-last (or only) axis.",
 )
 """Its own forward: NumPy's N-d dot takes one dot product per output element, whose

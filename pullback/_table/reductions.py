@@ -18,9 +18,12 @@ from .entry import (
     Composite,
     Primitive,
     as_float_if_scalar,
+    batch_of_shapes,
+    batched_axes,
     expand_reduced,
     ndim_of,
     normalize_axes,
+    reduced,
     refuse_keywords,
     shape_of,
 )
@@ -52,13 +55,25 @@ def sum_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims:
     return np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
 
 
-SUM = Primitive("sum", np.sum, (sum_pullback,), 1, doc="Sum over axes; dx = dy broadcast back.")
+SUM = Primitive(
+    "sum",
+    np.sum,
+    (sum_pullback,),
+    1,
+    doc="Sum over axes; dx = dy broadcast back.",
+    batch=(
+        batch_of_shapes(
+            sum_pullback,
+            lambda x, axis, keepdims: {"axis": batched_axes(x, axis), "keepdims": keepdims},
+        ),
+    ),
+)
 
 
 # -- prod ------------------------------------------------------------------------------
 
 
-def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+def _prod_others(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     # The product of the *other* elements, by products from the left and from
     # the right (exclusive), so a zero in x gives the right answer where y/x
     # would be 0/0. That code is NumPy's cumprod, which has no entry: when x is
@@ -67,13 +82,14 @@ def prod_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims
     # derivative is right), and at a zero as the product of x with its own
     # element replaced by 1, one row per element (n² numbers per reduced group,
     # only there), so second derivatives at a zero are exact too, not nan.
-    shape = shape_of(x)
-    ge = expand_reduced(g, shape, axis, keepdims)
     if not is_traced(x):
-        return ge * _others(np.asarray(x, dtype=np.float64), axis)
+        return _others(np.asarray(x, dtype=np.float64), axis)
     if not np.any(np.equal(x, 0.0)):  # a comparison: a plain array, read on x's value
-        return ge * (expand_reduced(y, shape, axis, keepdims) / x)
-    return ge * _others_traceable(x, axis)
+        return expand_reduced(y, shape_of(x), axis, keepdims) / x
+    return _others_traceable(x, axis)
+
+
+prod_pullback, _prod_batch = reduced(_prod_others, "prod_pullback")
 
 
 def _others(x: Any, axis: tuple[int, ...] | None) -> Any:
@@ -114,25 +130,30 @@ PROD = Primitive(
     1,
     doc="Product over axes; dx = dy × the product of the other elements.",
     edge="zeros in x are exact (no y/x), at every order",
+    batch=(_prod_batch,),
 )
 
 
 # -- max and min -------------------------------------------------------------------------
 
 
-def extreme_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
-    """The pullback of max and min: the cotangent shared equally by the tied extremes."""
-    shape = shape_of(x)
-    ye = expand_reduced(y, shape, axis, keepdims)
+def _extreme_shares(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Each element's share of the cotangent of max and min: equal among the tied extremes."""
+    ye = expand_reduced(y, shape_of(x), axis, keepdims)
     hits = np.equal(x, ye) | (np.isnan(x) & np.isnan(ye))  # a constant: where the extreme is
     count = np.sum(hits, axis=axis, keepdims=True)
-    return expand_reduced(g, shape, axis, keepdims) * (hits / count)
+    return hits / count
 
+
+extreme_pullback, _extreme_batch = reduced(_extreme_shares, "extreme_pullback")
 
 _TIES = "ties share the cotangent equally; a nan is the extreme (as NumPy)"
-MAX = Primitive("max", np.max, (extreme_pullback,), 1, doc="Largest element over axes.", edge=_TIES)
-MIN = Primitive(
-    "min", np.min, (extreme_pullback,), 1, doc="Smallest element over axes.", edge=_TIES
+MAX, MIN = (
+    Primitive(name, function, (extreme_pullback,), 1, doc, _TIES, batch=(_extreme_batch,))
+    for name, function, doc in (
+        ("max", np.max, "Largest element over axes."),
+        ("min", np.min, "Smallest element over axes."),
+    )
 )
 
 
@@ -196,12 +217,19 @@ def cumsum_pullback(g: Any, y: Any, x: Any, axis: int | None) -> Any:
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
+def cumsum_batch(gs: Any, y: Any, x: Any, axis: int | None) -> Any:
+    # The stack's rows are flat for axis=None: the running sum runs along axis 1.
+    out = cumsum_pullback(gs, y, x, 1 if axis is None else axis + 1)
+    return np.reshape(out, (shape_of(gs)[0], *shape_of(x)))
+
+
 CUMSUM = Primitive(
     "cumsum",
     np.cumsum,
     (cumsum_pullback,),
     1,
     doc="Running sum along an axis (flattened for axis=None).",
+    batch=(cumsum_batch,),
 )
 
 
@@ -293,15 +321,15 @@ def _norm2_forward(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
 
-def norm2_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+def _norm2_direction(y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     # x/‖x‖, taken as 0 where ‖x‖ = 0: the norm's subgradient of least size,
     # where x/0 would be nan (the complaint of PyTorch #2421 and JAX #4177).
-    shape = shape_of(x)
-    ye = expand_reduced(y, shape, axis, keepdims)
+    ye = expand_reduced(y, shape_of(x), axis, keepdims)
     zero = np.equal(ye, 0.0)
-    return expand_reduced(g, shape, axis, keepdims) * np.where(
-        zero, 0.0, x / np.where(zero, 1.0, ye)
-    )
+    return np.where(zero, 0.0, x / np.where(zero, 1.0, ye))
+
+
+norm2_pullback, _norm2_batch = reduced(_norm2_direction, "norm2_pullback")
 
 
 NORM2 = Primitive(
@@ -311,6 +339,7 @@ NORM2 = Primitive(
     1,
     doc="Euclidean (Frobenius) norm over axes; dx = dy x/‖x‖.",
     edge="the gradient at the zero vector is 0, not nan",
+    batch=(_norm2_batch,),
 )
 
 

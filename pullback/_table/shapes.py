@@ -20,10 +20,13 @@ from .entry import (
     Composite,
     Primitive,
     as_float_if_scalar,
+    batch_of_shapes,
     ndim_of,
     normalize_axes,
     shape_of,
+    summed_back,
     unbroadcast,
+    unbroadcast_batch,
 )
 
 __all__ = ["FUNCTIONS", "INDEX", "SCATTER", "index_key"]
@@ -57,7 +60,16 @@ def reshape_pullback(g: Any, y: Any, x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(g, shape_of(x))
 
 
-RESHAPE = Primitive("reshape", _reshape_forward, (reshape_pullback,), 1, doc="A new shape.")
+# The batched vjps below are the vjps themselves, at operands with a batch axis
+# in front (see entry.batch_of_shapes): only the parameters move one axis along.
+RESHAPE = Primitive(
+    "reshape",
+    _reshape_forward,
+    (reshape_pullback,),
+    1,
+    doc="A new shape.",
+    batch=(batch_of_shapes(reshape_pullback, lambda x, shape: {"shape": shape}),),
+)
 
 
 def _transpose_forward(x: Any, axes: tuple[int, ...]) -> Any:
@@ -69,7 +81,14 @@ def transpose_pullback(g: Any, y: Any, x: Any, axes: tuple[int, ...]) -> Any:
 
 
 TRANSPOSE = Primitive(
-    "transpose", _transpose_forward, (transpose_pullback,), 1, doc="Axes permuted."
+    "transpose",
+    _transpose_forward,
+    (transpose_pullback,),
+    1,
+    doc="Axes permuted.",
+    batch=(
+        batch_of_shapes(transpose_pullback, lambda x, axes: {"axes": (0, *(a + 1 for a in axes))}),
+    ),
 )
 
 
@@ -81,12 +100,17 @@ def broadcast_to_pullback(g: Any, y: Any, x: Any, shape: tuple[int, ...]) -> Any
     return unbroadcast(g, shape_of(x))
 
 
+def broadcast_to_batch(gs: Any, y: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    return unbroadcast_batch(gs, shape_of(x))
+
+
 BROADCAST_TO = Primitive(
     "broadcast_to",
     _broadcast_forward,
     (broadcast_to_pullback,),
     1,
     doc="Broadcast to a shape; dx = dy summed back.",
+    batch=(broadcast_to_batch,),
 )
 
 
@@ -107,6 +131,7 @@ CONCATENATE = Primitive(
     (concatenate_pullback,),
     -1,
     doc="Arrays joined along an axis; each gets its slice of dy.",
+    batch=(batch_of_shapes(concatenate_pullback, lambda *xs, axis: {"axis": axis + 1}, True),),
 )
 
 
@@ -137,6 +162,32 @@ def _is_basic(key: Any) -> bool:
     return True
 
 
+def batched_key(key: Any) -> Any:
+    """``key`` for an array with a batch axis in front, or None where NumPy would move it.
+
+    A leading full slice keeps the batch axis first, unless the key has index
+    arrays apart from each other (NumPy then puts their axes first).
+
+    >>> batched_key((0, slice(1, None))), batched_key(([0], slice(None), [1]))
+    ((slice(None, None, None), 0, slice(1, None, None)), None)
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    arrays = [i for i, part in enumerate(parts) if isinstance(part, np.ndarray | list | tuple)]
+    if arrays and arrays[-1] - arrays[0] + 1 != len(arrays):
+        return None
+    return (slice(None), *parts)
+
+
+def _index_batch_parameters(x: Any, key: Any) -> dict[str, Any] | None:
+    moved = batched_key(key)
+    return None if moved is None else {"key": moved}
+
+
+def _scatter_batch_parameters(dy: Any, key: Any, shape: tuple[int, ...]) -> dict[str, Any] | None:
+    moved = batched_key(key)
+    return None if moved is None else {"key": moved, "shape": shape}  # (shape is not read)
+
+
 def _index_forward(x: Any, key: Any) -> Any:
     part = x[key]
     return as_float_if_scalar(part) if ndim_of(part) == 0 else np.array(part)
@@ -152,6 +203,7 @@ INDEX = Primitive(
     (index_pullback,),
     1,
     doc="x[key]: basic, advanced and boolean indexing; repeated indices add up.",
+    batch=(batch_of_shapes(index_pullback, _index_batch_parameters),),
 )
 
 
@@ -174,6 +226,7 @@ SCATTER = Primitive(
     (scatter_pullback,),
     1,
     doc="The adjoint of indexing: zeros with dy added at key.",
+    batch=(batch_of_shapes(scatter_pullback, _scatter_batch_parameters),),
 )
 
 
@@ -185,26 +238,41 @@ def pad_pullback(g: Any, y: Any, x: Any, widths: tuple[tuple[int, int], ...], va
     return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape_of(x), strict=True))]
 
 
-PAD = Primitive("pad", _pad_forward, (pad_pullback,), 1, doc="Constant padding; dx = dy's middle.")
+PAD = Primitive(
+    "pad",
+    _pad_forward,
+    (pad_pullback,),
+    1,
+    doc="Constant padding; dx = dy's middle.",
+    batch=(
+        batch_of_shapes(
+            pad_pullback, lambda x, widths, value: {"widths": ((0, 0), *widths), "value": value}
+        ),
+    ),
+)
 
 
 def _where_forward(condition: Any, a: Any, b: Any) -> Any:
     return np.where(condition, a, b)
 
 
-def where_pullback_a(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(np.where(condition, g, 0.0), shape_of(a))
+def _where_products_a(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
+    return np.where(condition, g, 0.0)
 
 
-def where_pullback_b(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
-    return unbroadcast(np.where(condition, 0.0, g), shape_of(b))
+def _where_products_b(g: Any, y: Any, condition: Any, a: Any, b: Any) -> Any:
+    return np.where(condition, 0.0, g)
 
+
+where_pullback_a, _where_batch_a = summed_back(_where_products_a, 1, "where_pullback_a")
+where_pullback_b, _where_batch_b = summed_back(_where_products_b, 2, "where_pullback_b")
 
 WHERE = Primitive(
     "where",
     _where_forward,
     (None, where_pullback_a, where_pullback_b),
     3,
+    batch=(None, _where_batch_a, _where_batch_b),
     doc="Elementwise choice; the branch not taken gets an exact 0.",
     edge="np.where(x > 0, np.sqrt(x), 0.0) has gradient 0 at x <= 0 (JAX: nan)",
 )

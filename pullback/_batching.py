@@ -1,0 +1,268 @@
+"""Many cotangents in one backward pass: the rows of a Jacobian in one sweep.
+
+A Jacobian pulls back one seed per output element (or, forward, pushes one
+tangent per input element). Pulling them back one by one is one Python-level
+backward pass per row. Here the seeds are stacked along a leading batch axis,
+``gs.shape == (B, *shape(y))``, and one backward pass over the recorded graph
+carries the whole stack: each node's cotangent is the stack ``(B, *shape)``.
+
+Each recorded operation's entry says how its vjp runs on a stack (its
+``batch`` rules, in the table beside its vjps; see ``Primitive``): elementwise
+entries broadcast, reductions, reshapes and indexing move their parameters one
+axis along, matmul multiplies the stack at once. An entry without a rule, or
+a rule that declines a case, runs its vjp once per cotangent of the stack, so
+the pass is always right; a node that is not an entry's (a rule of yours,
+lifted) makes the whole pass fall back to one pass per row.
+
+The derivatives are the table's; nothing here knows any. The stacks are
+concrete arrays: inside traced code (a Jacobian of traced values) the rows are
+pulled back one by one, as before, so they are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _ieee as ieee
+from ._graph import Vjp, _Partials, concrete
+from ._ieee import quiet
+from ._table.entry import shape_of
+from ._trace import _TracePullback
+
+__all__ = ["Unbatchable", "backward_batch", "in_stacks", "pull_back_batch", "widest"]
+
+
+class Unbatchable(Exception):
+    """A node the batched pass cannot carry (not an entry's): the caller pulls back per row."""
+
+
+def pull_back_batch(back: Any, gs: Any) -> Any:
+    """The cotangents of a traced pullback's one argument for a stack of seeds.
+
+    Args:
+        back: the pullback of a traced function of one value (a float or an array).
+        gs: the seeds, stacked: shape ``(B, *shape(y))``.
+
+    Returns:
+        The stack of the argument's cotangents, a new array of shape
+        ``(B, *shape(x))``; ``back(gs[k])`` is its ``k``-th row.
+
+    Raises:
+        Unbatchable: ``back`` is not such a pullback, or its graph has a node
+            that is not an entry's.
+
+    >>> import numpy as np
+    >>> from pullback import trace
+    >>> y, back = trace(lambda v: np.sin(v) * v[0])(np.array([0.0, 1.0]))
+    >>> pull_back_batch(back, np.eye(2))
+    array([[0.        , 0.        ],
+           [0.84147098, 0.        ]])
+    """
+    if type(back) is not _TracePullback:
+        raise Unbatchable("not the pullback of a traced function of one value")
+    root, parents, backs, leaves = back.graph()
+    if len(leaves) != 1:
+        raise Unbatchable("not the pullback of a traced function of one value")
+    target = (shape_of(gs)[0], *shape_of(concrete(leaves[0])))
+    table = backward_batch(parents, backs, root, leaves, gs)
+    g = table[0]
+    if g is None:
+        return np.zeros(target)
+    return np.array(np.broadcast_to(g, target), dtype=np.float64)  # the caller's own
+
+
+def backward_batch(
+    parents: Sequence[Any],
+    backs: Sequence[Any],
+    root: int,
+    leaves: tuple[Any, ...],
+    gs: Any,
+) -> list[Any]:
+    """Pull the stack ``gs`` back from node ``root``; each node gets a stack of cotangents.
+
+    The batched form of the tracer's ``backward``: the same loop over the
+    nodes, last first, each vjp applied to a stack.
+
+    Args:
+        parents: each recorded node's operand positions (the tracer's ``Trace.parents``).
+        backs: each node's partials or vjp (``Trace.backs``; the leaves first).
+        root: the position of the output node (-1: the output is a constant).
+        leaves: the arguments' values.
+        gs: the seeds, ``(B, *shape(y))``.
+
+    Returns:
+        The table of stacks, by node position (None where nothing arrived).
+
+    Raises:
+        Unbatchable: a node is not an entry's, or its operands' shapes are unknown.
+    """
+    n_leaves = len(leaves)
+    table: list[Any] = [None] * max(root + 1, n_leaves)
+    if root < 0:
+        return table
+    table[root] = gs
+    b = shape_of(gs)[0]
+    for position in range(root, n_leaves - 1, -1):
+        g = table[position]
+        if g is None:
+            continue
+        operands, back = parents[position], backs[position]
+        grads: tuple[Any, ...]
+        kind = type(back)
+        if kind is float:  # one operand at floats: its position and the partial
+            operands, grads = (operands,), (g * back,)
+        elif kind is tuple:  # two operands at floats: their partials
+            grads = (g * back[0], g * back[1])
+        elif kind is Vjp:
+            grads = _entry_batch(back, g, b)
+        elif kind is _Partials:  # partials at floats of several operands
+            partials = back.partials
+            grads = tuple(g * d for d in partials) if type(partials) is tuple else (g * partials,)
+        else:  # a closure: per cotangent, at operands whose shapes we know
+            # (a network entry's one-pass rule at first order, or a lifted rule of yours)
+            shapes = [_shape(backs, leaves, p) if p >= 0 else () for p in operands]
+            grads = _closure_per_row(back, g, b, shapes, operands)
+        for p, gp in zip(operands, grads):  # noqa: B905  (same length by construction)
+            if p >= 0 and gp is not None:
+                held = table[p]
+                table[p] = gp if held is None else ieee.add(held, gp)
+    return table
+
+
+def _entry_batch(vjp: Vjp, gs: Any, b: int) -> tuple[Any, ...]:
+    """One recorded entry's vjps on a stack: its batch rules, or its vjps per row."""
+    primitive = vjp.primitive
+    vjps = primitive.vjps
+    if vjps is None:
+        raise Unbatchable(f"{primitive.name} has no vjps")
+    rules = primitive.batch
+    variadic = primitive.arity < 0
+    y = np.float64(vjp.y) if type(vjp.y) is float else vjp.y
+    xs, params = vjp.xs, vjp.params
+    out: list[Any] = []
+    with quiet():
+        for i, p in enumerate(vjp.parents):
+            index = 0 if variadic else i
+            f = vjps[index]
+            if p < 0 or f is None:
+                out.append(None)
+                continue
+            head = (i,) if variadic else ()
+            rule = rules[index] if rules is not None else None
+            r = NotImplemented if rule is None else rule(*head, gs, y, *xs, **params)
+            if r is NotImplemented:
+                r = [f(*head, gs[k], y, *xs, **params) for k in range(b)]
+            out.append(_stack(r, b, shape_of(xs[i])))
+    return tuple(out)
+
+
+def _closure_per_row(
+    vjp: Any, gs: Any, b: int, shapes: list[tuple[int, ...] | None], operands: Any
+) -> tuple[Any, ...]:
+    """A node whose vjp is a closure (partials at floats, a rule's pullback), per row."""
+    known = [shape for shape in shapes if shape is not None]
+    if len(known) != len(shapes):
+        raise Unbatchable("an operand of a rule's pullback has an unknown shape")
+    scalar = np.ndim(gs) == 1
+    with quiet():
+        rows = [vjp(float(gs[k]) if scalar else gs[k]) for k in range(b)]
+    if len(known) == 1:
+        return (_stack(rows, b, known[0]),)
+    per_operand: list[Any] = []
+    for i, shape in enumerate(known):
+        if operands[i] < 0:  # a constant operand: its cotangent goes nowhere
+            per_operand.append(None)
+            continue
+        column = [row[i] for row in rows]
+        per_operand.append(None if any(c is None for c in column) else _stack(column, b, shape))
+    return tuple(per_operand)
+
+
+def _shape(backs: Sequence[Any], leaves: tuple[Any, ...], p: int) -> tuple[int, ...] | None:
+    """The shape of node ``p``'s value, where the graph records it (None: unknown)."""
+    if p < 0:
+        return ()
+    if p < len(leaves):
+        return shape_of(concrete(leaves[p]))
+    back = backs[p]
+    if type(back) is Vjp:
+        return shape_of(back.y)
+    if type(back) is float or type(back) is tuple or type(back) is _Partials:
+        return ()  # partials at floats: the operation had float operands, and a float value
+    return None
+
+
+def _stack(r: Any, b: int, shape: tuple[int, ...]) -> Any:
+    """A stack of cotangents as an array ``(b, *shape)``; a list of rows is stacked first.
+
+    A vjp may give a cotangent NumPy broadcasts to its operand's shape (a
+    number for an array); the per-row pass broadcasts it where it arrives.
+    """
+    target = (b, *shape)
+    if type(r) is list:
+        r = np.stack([np.broadcast_to(row, shape) for row in r]) if b else np.zeros(target)
+    elif shape_of(r) != target:
+        r = np.broadcast_to(r, target)
+    return r
+
+
+_BUDGET = 1 << 22  # numbers per stack (32 MB): a larger Jacobian is pulled back in chunks
+
+
+def widest(back: Any) -> int:
+    """The most numbers one cotangent of ``back``'s graph holds (a stack holds B of them).
+
+    Args:
+        back: the pullback of a traced function.
+
+    Returns:
+        The largest size among its arguments and its recorded entries'
+        values and operands (at least 1).
+
+    Raises:
+        Unbatchable: ``back`` is not the pullback of a traced function.
+
+    >>> import numpy as np
+    >>> from pullback import trace
+    >>> widest(trace(lambda v: np.sum(np.outer(v, v)))(np.ones(3))[1])
+    9
+    """
+    if type(back) is not _TracePullback:
+        raise Unbatchable("not the pullback of a traced function")
+    _, _, backs, leaves = back.graph()
+    sizes = [np.size(concrete(leaf)) for leaf in leaves]
+    for vjp in backs:
+        if type(vjp) is Vjp:
+            sizes.append(np.size(vjp.y))
+            sizes.extend(np.size(x) for x in vjp.xs)
+    return max(1, *sizes)
+
+
+def in_stacks(pull: Any, seed_shape: tuple[int, ...], width: int) -> Any:
+    """``pull`` applied to the basis seeds of ``seed_shape``, stacked, in chunks that fit.
+
+    Args:
+        pull: ``pull(seeds) -> rows``, seeds ``(c, *seed_shape)`` to rows ``(c, ...)``.
+        seed_shape: the shape the basis vectors have.
+        width: the most numbers one cotangent of the pass holds (:func:`widest`):
+            a chunk of ``c`` seeds makes stacks of up to ``c * width`` numbers.
+
+    Returns:
+        The rows of every basis seed, in order: ``(n, ...)`` for ``n`` seed elements.
+
+    >>> in_stacks(lambda seeds: 2.0 * seeds, (2,), 2)
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    n = int(np.prod(seed_shape, dtype=np.int64))
+    chunk = max(1, min(n, _BUDGET // max(n, width, 1)))
+    parts = []
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        seeds = np.zeros((stop - start, n))
+        seeds[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        parts.append(pull(np.reshape(seeds, (stop - start, *seed_shape))))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
