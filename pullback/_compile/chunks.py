@@ -22,70 +22,77 @@ CHUNK_OPS = 16
 """Operations a chunk: long enough that the call per chunk costs nothing per operation."""
 
 NAME = re.compile(r"\b(?:[vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
-_TARGETS = re.compile(r"^\s*([\w, ]+?)\s*=(?!=)")
+_SPLIT = re.compile(r"\b([vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
 
 
-def _split(line: str) -> tuple[list[str], list[str]]:
-    """The names a line assigns and the names it reads."""
-    match = _TARGETS.match(line)
-    if match is None or not all(NAME.fullmatch(t.strip()) for t in match.group(1).split(",")):
-        return [], NAME.findall(line)
-    targets = [t.strip() for t in match.group(1).split(",")]
-    return targets, NAME.findall(line[match.end() :])
-
-
-def _renamed(line: str, rename: dict[str, str]) -> str:
-    return NAME.sub(lambda m: rename[m.group(0)], line)
+def _names(lines: list[str], targets: list[str | None]) -> tuple[list[str], list[str]]:
+    """A chunk's names: those it reads before assigning them, and those it assigns, in order."""
+    inputs: list[str] = []
+    seen: set[str] = set()  # read or assigned so far
+    assigned_so_far: set[str] = set()
+    defined: list[str] = []
+    for line, target in zip(lines, targets, strict=True):
+        if target is None:
+            reads = NAME.findall(line)
+            assigned: list[str] = []
+        else:
+            reads = NAME.findall(line, len(target) + 3)  # the right-hand side
+            assigned = [t for t in target.split(", ") if NAME.fullmatch(t)]
+        for name in reads:
+            if name not in seen:
+                seen.add(name)
+                inputs.append(name)
+        for name in assigned:
+            seen.add(name)
+            if name not in assigned_so_far:
+                assigned_so_far.add(name)
+                defined.append(name)
+    return inputs, defined
 
 
 def glue(
-    passes: list[tuple[list[str], list[int]]],
+    passes: list[tuple[list[str], list[str | None], list[int]]],
     ends: list[set[str]],
     namespace: dict[str, Any],
 ) -> list[list[str]]:
-    """Each pass's lines as chunk calls: ``passes[i] = (lines, op_starts)``.
+    """Each pass's lines as chunk calls: ``passes[i] = (lines, targets, op_starts)``.
 
     ``ends[i]`` are the names the glue of pass ``i`` reads after its chunks
     (its return). The chunk functions are put in ``namespace`` (``CH<n>``);
     the glue lines of every pass are returned, in order.
     """
-    chunks: list[tuple[int, list[str]]] = []
-    for index, (lines, starts) in enumerate(passes):
+    chunks: list[tuple[int, list[str], list[str | None]]] = []
+    for index, (lines, targets, starts) in enumerate(passes):
         cuts = [*starts[::CHUNK_OPS][1:], len(lines)]
         start = 0
         for cut in cuts:
             if cut > start:
-                chunks.append((index, lines[start:cut]))
+                chunks.append((index, lines[start:cut], targets[start:cut]))
             start = cut
     analysed = []
     last_read: dict[str, float] = {}
-    for position, (index, lines) in enumerate(chunks):
-        inputs: list[str] = []
-        defined: list[str] = []
-        for line in lines:
-            targets, reads = _split(line)
-            for name in reads:
-                if name not in defined and name not in inputs:
-                    inputs.append(name)
-                last_read[name] = position
-            for name in targets:
-                if name not in defined:
-                    defined.append(name)
-        analysed.append((index, lines, inputs, defined))
+    for position, (index, lines, targets) in enumerate(chunks):
+        parts = _SPLIT.split("\n".join(lines))
+        inputs, defined = _names(lines, targets)
+        for name in parts[1::2]:
+            last_read[name] = position
+        analysed.append((index, parts, inputs, defined))
     for index, names in enumerate(ends):
         after = max((p for p, chunk in enumerate(analysed) if chunk[0] == index), default=-1) + 0.5
         for name in names:
             last_read[name] = max(last_read.get(name, -1.0), after)
     compiled: dict[str, Any] = {}
     out: list[list[str]] = [[] for _ in passes]
-    for position, (index, lines, inputs, defined) in enumerate(analysed):
+    for position, (index, parts, inputs, defined) in enumerate(analysed):
         outputs = [n for n in defined if last_read.get(n, -1) > position]
         constants = [n for n in inputs if n.startswith("K")]
         arguments = [n for n in inputs if not n.startswith("K")]
         rename = {n: f"a{i}" for i, n in enumerate(arguments)}
         rename.update({n: f"k{i}" for i, n in enumerate(constants)})
         rename.update({n: f"l{i}" for i, n in enumerate(d for d in defined if d not in rename)})
-        body = "".join("    " + _renamed(line, rename) + "\n" for line in lines)
+        renamed = list(parts)
+        renamed[1::2] = [rename[n] for n in parts[1::2]]
+        body = "    " + "".join(renamed).replace("\n", "\n    ") + "\n"
         parameters = [*(rename[n] for n in arguments), *(f"{rename[n]}=None" for n in constants)]
         returned = "".join(rename[n] + ", " for n in outputs)
         source = f"def chunk({', '.join(parameters)}):\n{body}    return ({returned})\n"

@@ -73,6 +73,7 @@ _BASE: dict[str, Any] = {
 }
 
 _X = re.compile(r"\bx\b")
+_ASSIGNED = re.compile(r"\s*(\w+) = ")
 _BINARY_MODULE = "pullback._table.binary"
 
 
@@ -165,7 +166,7 @@ class _Writer:
             _, var, entry, operands = op
             args = ", ".join(self.operand(o) for o in operands)
             self.quiet = True
-            self.line(f"v{var}, b{var} = {self.function(entry.rule)}({args})", f"v{var}")
+            self.line(f"v{var}, b{var} = {self.function(entry.rule)}({args})", f"v{var}, b{var}")
             self.defined.add(f"b{var}")
         elif kind == "plain":
             _, var, function, args, kwargs, conversion = op
@@ -218,7 +219,7 @@ class _Writer:
                 self.partials[var] = ("sym", partials)
                 return
         args = ", ".join(self.operand(o) for o in operands)
-        self.line(f"v{var}, p{var} = {self.function(at_floats)}({args})", f"v{var}")
+        self.line(f"v{var}, p{var} = {self.function(at_floats)}({args})", f"v{var}, p{var}")
         self.defined.add(f"p{var}")
         self.partials[var] = ("call", f"p{var}")
 
@@ -242,7 +243,8 @@ class _Writer:
             # Branches: the lines run as written, on a local x.
             self.line(f"x = {x}")
             for line in lines:
-                self.line(line)
+                assigned = _ASSIGNED.match(line)
+                self.line(line, assigned.group(1) if assigned else None)
             self.line(f"{out} = x", out)
             self.defined.add(d)
             self.partials[var] = ("d", d)
@@ -260,7 +262,7 @@ class _Writer:
 
     # -- the backward pass ----------------------------------------------------------------
 
-    def backward(self) -> tuple[list[str], list[int], list[bool]]:
+    def backward(self) -> tuple[list[str], list[str | None], list[int], list[bool]]:
         program = self.program
         self.emitter.lines = []
         self.emitter.targets = []
@@ -268,7 +270,7 @@ class _Writer:
         root = self.root
         if type(root) is int and program.diff[root]:
             reached[root] = True
-            self.emitter.line(f"g{root} = dy")
+            self.emitter.line(f"g{root} = dy", f"g{root}")
         starts = []
         for op in reversed(program.ops):
             kind = op[0]
@@ -280,7 +282,7 @@ class _Writer:
                 o = operands[i]
                 self.accumulate(o, expression, reached[o])
                 reached[o] = True
-        return self.emitter.lines, starts, reached
+        return self.emitter.lines, self.emitter.targets, starts, reached
 
     def needed(self, op: Op) -> list[int]:
         diff = self.program.diff
@@ -308,7 +310,7 @@ class _Writer:
         if kind == "rule":
             if len(op[3]) == 1:
                 return [(i, f"b{var}({g})") for i in needed]
-            self.emitter.line(f"t{var} = b{var}({g})")
+            self.emitter.line(f"t{var} = b{var}({g})", f"t{var}")
             return [(i, f"t{var}[{i}]") for i in needed]
         return self.vjp_calls(op, needed)
 
@@ -369,11 +371,11 @@ class _Writer:
     def accumulate(self, o: int, expression: str, held: bool) -> None:
         g = f"g{o}"
         if not held:
-            self.emitter.line(f"{g} = {expression}")
+            self.emitter.line(f"{g} = {expression}", g)
         elif self.program.floats[o]:
-            self.emitter.line(f"{g} = {g} + {expression}")
+            self.emitter.line(f"{g} = {g} + {expression}", g)
         else:
-            self.emitter.line(f"{g} = ADD({g}, {expression})")
+            self.emitter.line(f"{g} = ADD({g}, {expression})", g)
 
 
 _OPERATORS = {
@@ -393,14 +395,17 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     for op in program.ops:
         forward_starts.append(len(writer.emitter.lines))
         writer.forward_op(op)
-    forward_lines = writer.emitter.lines
+    forward_lines, forward_targets = writer.emitter.lines, writer.emitter.targets
     output = f"v{root}" if type(root) is int else writer.constant(root.value)
-    backward_lines, backward_starts, reached = writer.backward()
+    backward_lines, backward_targets, backward_starts, reached = writer.backward()
     saved = sorted(set(NAME.findall("\n".join(backward_lines))) & writer.defined, key=_natural)
     cotangents = [f"g{i}" if reached[i] else "None" for i in range(n_leaves)]
     namespace = writer.namespace
     forward_glue, backward_glue = glue(
-        [(forward_lines, forward_starts), (backward_lines, backward_starts)],
+        [
+            (forward_lines, forward_targets, forward_starts),
+            (backward_lines, backward_targets, backward_starts),
+        ],
         [{output, *saved}, {c for c in cotangents if c != "None"}],
         namespace,
     )

@@ -56,8 +56,12 @@ class Emitter:
         self.targets.append(target)
 
     def take_last(self, sym: Sym) -> str | None:
-        """The expression of ``sym`` if its statement is the last one (removed), else None."""
-        if self.targets and self.targets[-1] == sym.text:
+        """The expression of ``sym`` if its statement is the last one (removed), else None.
+
+        Only a statement this emitter made (``s<n> = ...``) is taken: a name of
+        the caller's (an operand, a cotangent) stays where it is.
+        """
+        if self.targets and self.targets[-1] == sym.text and sym.text.startswith("s"):
             self.targets.pop()
             return self.lines.pop().split(" = ", 1)[1]
         return None
