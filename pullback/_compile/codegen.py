@@ -25,7 +25,7 @@ from .._ieee import add as ieee_add
 from .._ieee import quiet
 from .._table.entry import as_float_if_scalar
 from .._table.scalar import MATH
-from .chunks import NAME, glue
+from .chunks import NAME, glue, inline
 from .program import Op, Program, Var
 from .symbolic import Emitter, Sym, literal
 
@@ -73,6 +73,7 @@ _BASE: dict[str, Any] = {
 }
 
 _X = re.compile(r"\bx\b")
+_BARE = re.compile(r"\(?(g\d+|dy)\)?")
 _ASSIGNED = re.compile(r"\s*(\w+) = ")
 _BINARY_MODULE = "pullback._table.binary"
 
@@ -99,6 +100,7 @@ class _Writer:
         self.emitter = Emitter()
         self.defined: set[str] = {f"v{i}" for i in range(n_leaves)}
         self.partials: dict[int, Any] = {}  # a float op's derivative, for the backward pass
+        self.alias: dict[int, str] = {}  # a cotangent that is another's, unchanged
         self.quiet = False
 
     # -- constants and templates ----------------------------------------------------------
@@ -270,7 +272,7 @@ class _Writer:
         root = self.root
         if type(root) is int and program.diff[root]:
             reached[root] = True
-            self.emitter.line(f"g{root} = dy", f"g{root}")
+            self.alias[root] = "dy"
         starts = []
         for op in reversed(program.ops):
             kind = op[0]
@@ -298,14 +300,14 @@ class _Writer:
 
     def cotangents(self, op: Op) -> list[tuple[int, str]]:
         kind, var = op[0], op[1]
-        g = f"g{var}"
+        g = self.alias.get(var, f"g{var}")
         needed = self.needed(op)
         if kind == "float":
             how, partial = self.partials[var]
             if how == "d":
                 return [(i, f"{g} * {partial}") for i in needed]
             if how == "call":
-                return self.called_partials(g, partial, len(op[3]), needed)
+                return self.called_partials(g, partial, len(op[3]), needed, var)
             return self.symbolic_partials(g, partial, needed)
         if kind == "rule":
             if len(op[3]) == 1:
@@ -314,23 +316,23 @@ class _Writer:
             return [(i, f"t{var}[{i}]") for i in needed]
         return self.vjp_calls(op, needed)
 
-    def called_partials(self, g: str, p: str, arity: int, needed: list[int]) -> list[Any]:
+    def called_partials(self, g: str, p: str, arity: int, needed: list[int], var: int) -> list[Any]:
         # As the tracer's backward loop reads a float node: a number for one
         # operand, a pair for two, else a pullback.
         if arity == 1:
             return [(i, f"({g} * {p} if type({p}) is float else {p}({g}))") for i in needed]
         self.emitter.line(
-            f"t_{g} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})"
+            f"t_g{var} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})"
         )
-        return [(i, f"t_{g}[{i}]") for i in needed]
+        return [(i, f"t_g{var}[{i}]") for i in needed]
 
     def symbolic_partials(self, g: str, partials: Any, needed: list[int]) -> list[Any]:
         gsym = Sym(g, self.emitter)
         if callable(partials):
             results = partials(gsym)
             results = results if type(results) is tuple else (results,)
-        elif type(partials) is tuple:
-            results = tuple(gsym * p for p in partials)
+        elif type(partials) is tuple:  # the tracer's g * partial, for the operands needed only
+            results = tuple(gsym * p if i in needed else None for i, p in enumerate(partials))
         else:
             results = (gsym * partials,)
         out = []
@@ -348,7 +350,8 @@ class _Writer:
         floats = self.program.floats
         vjps = entry.vjps
         assert vjps is not None
-        g = f"F64(g{var})" if floats[var] else f"g{var}"
+        g = self.alias.get(var, f"g{var}")
+        g = f"F64({g})" if floats[var] else g
         y = f"F64(v{var})" if floats[var] else f"v{var}"
         xs = []
         for o in operands:
@@ -371,11 +374,16 @@ class _Writer:
     def accumulate(self, o: int, expression: str, held: bool) -> None:
         g = f"g{o}"
         if not held:
-            self.emitter.line(f"{g} = {expression}", g)
-        elif self.program.floats[o]:
-            self.emitter.line(f"{g} = {g} + {expression}", g)
+            if _BARE.fullmatch(expression):  # another cotangent as it is: a name for it
+                self.alias[o] = expression.strip("()")
+            else:
+                self.emitter.line(f"{g} = {expression}", g)
+            return
+        held_as = self.alias.pop(o, g)  # a sum is a new value: the alias ends here
+        if self.program.floats[o]:
+            self.emitter.line(f"{g} = {held_as} + {expression}", g)
         else:
-            self.emitter.line(f"{g} = ADD({g}, {expression})", g)
+            self.emitter.line(f"{g} = ADD({held_as}, {expression})", g)
 
 
 _OPERATORS = {
@@ -398,8 +406,12 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     forward_lines, forward_targets = writer.emitter.lines, writer.emitter.targets
     output = f"v{root}" if type(root) is int else writer.constant(root.value)
     backward_lines, backward_targets, backward_starts, reached = writer.backward()
-    saved = sorted(set(NAME.findall("\n".join(backward_lines))) & writer.defined, key=_natural)
-    cotangents = [f"g{i}" if reached[i] else "None" for i in range(n_leaves)]
+    backward_names = set(NAME.findall("\n".join(backward_lines)))
+    saved = sorted(backward_names & writer.defined, key=_natural)
+    forward_lines, forward_targets, forward_starts = inline(
+        forward_lines, forward_targets, forward_starts, backward_names | {output}
+    )
+    cotangents = [writer.alias.get(i, f"g{i}") if reached[i] else "None" for i in range(n_leaves)]
     namespace = writer.namespace
     forward_glue, backward_glue = glue(
         [

@@ -128,13 +128,13 @@ class CompiledRule:
             return variant.compiled.source
         raise ValueError(f"compiled({self.__name__}): these arguments run the traced path")
 
-    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, Any, Any]:
         """The cache key, the leaves (as values), and the tree specs (None: all single values)."""
         for x in xs:
             if type(x) is not float:
                 break
         else:
-            return len(xs), list(xs), None
+            return len(xs), xs, None
         key: list[Any] = []
         leaves: list[Any] = []
         specs: list[tuple[Any, int]] = []
@@ -279,10 +279,11 @@ class CompiledPullback:
         except (ArithmeticError, ValueError):  # a special value: the IEEE path
             return self._rule.traced(*self._xs)[1](dy)
         leaves = self._leaves
-        cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
         specs = self._specs
-        if specs is None:
+        if specs is None:  # float arguments: float cotangents (0.0 where none arrived)
+            cotangents = [g if type(g) is float else _like(g, 0.0) for g in raw]
             return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+        cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
         owned(cotangents, (*leaves, dy, y))
         per_argument = _rebuild(cotangents, specs)
         return per_argument[0] if len(per_argument) == 1 else tuple(per_argument)
