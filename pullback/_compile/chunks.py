@@ -93,7 +93,7 @@ def inline(
             line = NAME.sub(written_in, line)
         if (
             target is not None
-            and target[0] in "vs"
+            and target[0] in "vsg"
             and NAME.fullmatch(target)
             and assigned[target] == 1
             and reads.get(target) == 1

@@ -380,6 +380,12 @@ class _Writer:
                 self.emitter.line(f"{g} = {expression}", g)
             return
         held_as = self.alias.pop(o, g)  # a sum is a new value: the alias ends here
+        emitter = self.emitter
+        if emitter.targets and emitter.targets[-1] == g:
+            # g was assigned by the line just before: one statement, the same
+            # operations in the same order (its value first, then the addend).
+            emitter.targets.pop()
+            held_as = "(" + emitter.lines.pop().split(" = ", 1)[1] + ")"
         if self.program.floats[o]:
             self.emitter.line(f"{g} = {held_as} + {expression}", g)
         else:
@@ -412,6 +418,9 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
         forward_lines, forward_targets, forward_starts, backward_names | {output}
     )
     cotangents = [writer.alias.get(i, f"g{i}") if reached[i] else "None" for i in range(n_leaves)]
+    backward_lines, backward_targets, backward_starts = inline(
+        backward_lines, backward_targets, backward_starts, set(cotangents)
+    )
     namespace = writer.namespace
     forward_glue, backward_glue = glue(
         [
