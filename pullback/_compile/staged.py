@@ -129,6 +129,37 @@ def _concretized(program: Program, x: Any) -> Any:
     return x
 
 
+def _operators(primitive: Primitive) -> tuple[Any, Any]:
+    """``x op y`` and ``y op x`` for staged ``x``: the entry, recorded."""
+
+    def method(self: Staged, other: Any) -> Any:
+        return _binary(primitive, self, other)
+
+    def reflected(self: Staged, other: Any) -> Any:
+        return _binary(primitive, other, self)
+
+    return method, reflected
+
+
+def _in_place(op: str, primitive: Primitive) -> Any:
+    def method(self: Staged, other: Any) -> Any:
+        if type(self.value) is np.ndarray:
+            raise TypeError(
+                f"x {op}= y on an array in a compiled function: arrays cannot be changed in "
+                f"place there; write x = x {op} y, which makes a new value"
+            )
+        return _binary(primitive, self, other)
+
+    return method
+
+
+def _comparison(function: Any) -> Any:
+    def method(self: Staged, other: Any) -> Any:
+        return _compare(function, self, other)
+
+    return method
+
+
 class Staged(ArrayMethods):
     """A value inside a function being compiled: its value, its program, its variable."""
 
@@ -229,41 +260,12 @@ class Staged(ArrayMethods):
 
     # -- operators: the table's entries, as the tracer's operators record them --------
 
-    def __add__(self, other: Any) -> Any:
-        return _binary(_ops.ADD, self, other)
-
-    def __radd__(self, other: Any) -> Any:
-        return _binary(_ops.ADD, other, self)
-
-    def __sub__(self, other: Any) -> Any:
-        return _binary(_ops.SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return _binary(_ops.SUB, other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return _binary(_ops.MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return _binary(_ops.MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return _binary(_ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return _binary(_ops.DIV, other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return _binary(_ops.MATMUL, self, other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return _binary(_ops.MATMUL, other, self)
-
-    def __mod__(self, other: Any) -> Any:
-        return _binary(_ops.REMAINDER, self, other)
-
-    def __rmod__(self, other: Any) -> Any:
-        return _binary(_ops.REMAINDER, other, self)
+    __add__, __radd__ = _operators(_ops.ADD)
+    __sub__, __rsub__ = _operators(_ops.SUB)
+    __mul__, __rmul__ = _operators(_ops.MUL)
+    __truediv__, __rtruediv__ = _operators(_ops.DIV)
+    __matmul__, __rmatmul__ = _operators(_ops.MATMUL)
+    __mod__, __rmod__ = _operators(_ops.REMAINDER)
 
     def __pow__(self, exponent: Any) -> Any:
         return _ops.power_of(self, exponent)
@@ -280,45 +282,19 @@ class Staged(ArrayMethods):
     def __abs__(self) -> Any:
         return _ops.ABS(self)
 
-    def __iadd__(self, other: Any) -> Any:
-        return self._in_place("+", self.__add__, other)
-
-    def __isub__(self, other: Any) -> Any:
-        return self._in_place("-", self.__sub__, other)
-
-    def __imul__(self, other: Any) -> Any:
-        return self._in_place("*", self.__mul__, other)
-
-    def __itruediv__(self, other: Any) -> Any:
-        return self._in_place("/", self.__truediv__, other)
-
-    def _in_place(self, op: str, method: Any, other: Any) -> Any:
-        if type(self.value) is np.ndarray:
-            raise TypeError(
-                f"x {op}= y on an array in a compiled function: arrays cannot be changed in "
-                f"place there; write x = x {op} y, which makes a new value"
-            )
-        return method(other)
+    # x += y rebinds a float (as for any float); an array would change in place: refused.
+    __iadd__ = _in_place("+", _ops.ADD)
+    __isub__ = _in_place("-", _ops.SUB)
+    __imul__ = _in_place("*", _ops.MUL)
+    __itruediv__ = _in_place("/", _ops.DIV)
 
     # Comparisons are recorded (no derivative): the replay recomputes them.
-    def __lt__(self, other: Any) -> Any:
-        return _compare(operator.lt, self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return _compare(operator.le, self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return _compare(operator.gt, self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return _compare(operator.ge, self, other)
-
-    def __eq__(self, other: object) -> Any:
-        return _compare(operator.eq, self, other)
-
-    def __ne__(self, other: object) -> Any:
-        return _compare(operator.ne, self, other)
-
+    __lt__ = _comparison(operator.lt)
+    __le__ = _comparison(operator.le)
+    __gt__ = _comparison(operator.gt)
+    __ge__ = _comparison(operator.ge)
+    __eq__ = _comparison(operator.eq)
+    __ne__ = _comparison(operator.ne)
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
