@@ -408,3 +408,48 @@ def test_threads_share_one_compiled_rule() -> None:
     for offset, got in enumerate(results):
         assert got == want[offset:] + want[:offset]
     assert _variants(rule) <= MAX_VARIANTS
+
+
+# -- more of NumPy and the library, against trace ----------------------------------------
+
+
+def _cube(x: Any) -> tuple[Any, Any]:
+    return x**3, lambda dy: dy * 3.0 * x * x
+
+
+def test_a_lifted_rule_and_variadic_entries() -> None:
+    cube = pb.lift(_cube)
+
+    def f(x: Any, y: Any) -> Any:
+        joined = np.concatenate([x, y * 2.0, np.stack([x[0], y[1]])])
+        return np.sum(cube(joined)) + cube(x[1]) * np.sum(np.cumsum(y))
+
+    rule = compiled(f)
+    _agree(f, np.array([0.5, -1.0]), np.array([2.0, 0.25]), rule=rule)
+    _agree(f, np.array([1.5, 1.0]), np.array([-2.0, 0.75]), rule=rule)
+    assert _variants(rule) == 1
+
+
+def test_shapes_reductions_and_library_functions() -> None:
+    def f(w: Any, x: Any, scale: Any) -> Any:
+        z = (x @ w).T.reshape(-1, 2)
+        soft = ops.softmax(z, axis=-1)
+        picked = z[1:, ::-1] * np.max(z, axis=0, keepdims=True)
+        return np.mean(soft * scale) + np.sum(picked**2) / z.shape[0] + ops.logsumexp(z)
+
+    rule = compiled(f)
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        _agree(f, rng.normal(size=(3, 2)), rng.normal(size=(4, 3)), float(rng.normal()), rule=rule)
+    _agree(f, np.ones((3, 2)), np.ones((4, 3)), 2, rule=rule)  # an int argument: taken as float
+    assert _variants(rule) == 2  # two signatures (a float, an int); no guard failed
+
+
+def test_a_differentiable_condition_and_zero_dimensional_arrays() -> None:
+    def f(x: Any, c: Any) -> Any:
+        return np.sum(np.where(np.tanh(x), x * c, c)) + c * c
+
+    rule = compiled(f)
+    _agree(f, np.array([0.0, 1.0, -2.0]), np.array(1.5), rule=rule)
+    _agree(f, np.array([3.0, 0.0, 0.0]), np.array(-0.5), rule=rule)
+    assert _variants(rule) == 1

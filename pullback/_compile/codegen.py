@@ -145,7 +145,7 @@ class _Writer:
     def line(self, text: str, target: str | None = None) -> None:
         self.emitter.line(text, target)
         if target is not None:
-            self.defined.add(target)
+            self.defined.update(target.split(", "))
 
     # -- the forward pass -----------------------------------------------------------------
 
