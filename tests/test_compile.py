@@ -453,3 +453,17 @@ def test_a_differentiable_condition_and_zero_dimensional_arrays() -> None:
     _agree(f, np.array([0.0, 1.0, -2.0]), np.array(1.5), rule=rule)
     _agree(f, np.array([3.0, 0.0, 0.0]), np.array(-0.5), rule=rule)
     assert _variants(rule) == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_STEP, min_size=1, max_size=8), _FLOAT, _ARRAY)
+def test_random_programs_mixing_floats_and_arrays_equal_trace(
+    steps: list[tuple[bool, int, int, int]], c: float, a: Any
+) -> None:
+    f = _program(steps, False)
+
+    def g(c: Any, a: Any) -> Any:
+        s = f(c, c * 0.5, c**3)  # float code, its partials called or written out
+        return np.sum(a * s) + s * np.sum(a**2) + c**2
+
+    _agree(g, c, a)
