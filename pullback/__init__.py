@@ -15,6 +15,7 @@ from ._api import value_and_gradient as value_and_gradient
 from ._api import withgradient as withgradient
 from ._check import check_rule as check_rule
 from ._check import numerical_gradient as numerical_gradient
+from ._compile import compiled as compiled
 from ._compose import Composition as Composition
 from ._compose import compose as compose
 from ._forward import hvp as hvp
@@ -69,6 +70,7 @@ __all__ = [
     "add_const",
     "affine",
     "check_rule",
+    "compiled",
     "compose",
     "cos",
     "div",

@@ -22,7 +22,7 @@ import numpy as np
 from . import _traced_ops as _ops
 from ._ieee import quiet
 from ._table import UFUNCS as _UFUNC_ENTRIES
-from ._table.entry import Primitive, as_float_if_scalar
+from ._table.entry import Primitive
 from ._tracing import dispatch
 from ._tracing.methods import ArrayMethods
 
@@ -127,9 +127,8 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
     for a in args:
         if type(a) is Traced and (trace is None or a.owner.depth > trace.depth):
             trace = a.owner
-    if trace is None:  # no tracing here: a plain value
-        with quiet():
-            return as_float_if_scalar(primitive.forward(*args, **params))
+    if trace is None:  # a plain value, or a value whose type stages it (the table's hook)
+        return primitive(*args, **params)
     values = []
     parents = []
     nested = False

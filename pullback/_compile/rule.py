@@ -1,0 +1,289 @@
+"""``compiled(f)``: a traced function as straight-line code, guarded, cached per signature.
+
+The first call with a given signature (the arguments' structure, kinds,
+shapes and dtypes) records the function on staged values and writes the
+program out as two Python functions (see ``codegen``). Later calls with that
+signature run them, checking the guards the recording made (a comparison's
+outcome, an index's value); a failed guard records the function again for
+this call, and that variant is kept beside the others. The cache belongs to
+the compiled rule alone and is guarded by its lock.
+
+The traced path (``trace(f)``) stays the definition of the results: a call
+that cannot be compiled runs it (traced arguments, nested differentiation,
+too many variants), and so does a call whose float code meets a special
+value (``math`` raises where IEEE 754 gives inf or nan).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._trace import TracedRule, _is_output_value, _like
+from .._trees import flatten, unflatten
+from .._values import as_value, cotangent_for, describe, is_traced, owned
+from .codegen import Compiled, Retrace, generate
+from .program import Const, Program, Unstageable
+from .staged import Staged
+
+__all__ = ["MAX_VARIANTS", "CompiledRule"]
+
+MAX_VARIANTS = 8
+"""Programs kept per signature; past that, a call whose guards all fail runs the traced path."""
+
+_MISSING: Any = object()
+
+
+class _Variant:
+    """One recorded program: its compiled functions and how its output is made a value."""
+
+    __slots__ = ("compiled", "plain_root")
+
+    def __init__(self, compiled: Compiled, plain_root: bool) -> None:
+        self.compiled = compiled
+        self.plain_root = plain_root
+
+
+def _frozen(spec: Any) -> Any:
+    """A tree spec as a hashable key."""
+    if spec is None:
+        return None
+    kind, keys, children = spec
+    return (kind, None if keys is None else tuple(keys), tuple(_frozen(c) for c in children))
+
+
+def _leaf_key(leaf: Any) -> Any:
+    kind = type(leaf)
+    if kind is float:
+        return kind
+    if isinstance(leaf, np.ndarray):
+        return (kind, leaf.shape, leaf.dtype.str)
+    if is_traced(leaf):
+        raise _TracedArgument
+    return kind
+
+
+def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
+    """One value or tree per argument, from the leaves and the specs."""
+    out = []
+    start = 0
+    for spec, count in specs:
+        part = leaves[start : start + count]
+        out.append(part[0] if spec is None else unflatten(spec, part))
+        start += count
+    return out
+
+
+class _TracedArgument(Exception):
+    """An argument is traced (nested differentiation): the traced path handles it."""
+
+
+class CompiledRule:
+    """The rule that :func:`pullback.compiled` makes of a function (see there)."""
+
+    __slots__ = ("__name__", "__wrapped__", "_cache", "_lock", "function", "traced")
+    # The API layer passes trees of values through to us and leaves the
+    # cotangents as we shape them, as for a traced rule.
+    __pullback_checks_arguments__ = True
+    function: Callable[..., Any]
+    traced: TracedRule
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        if isinstance(function, CompiledRule):
+            function = function.traced
+        if isinstance(function, TracedRule):
+            traced = function
+            function = traced.function
+        elif callable(function):
+            traced = TracedRule(function)
+        else:
+            raise TypeError(f"compiled: expected a function, got {describe(function)}")
+        self.function = function
+        self.traced = traced
+        self.__wrapped__ = function
+        self.__name__ = traced.__name__
+        self._cache: dict[Any, tuple[_Variant, ...] | None] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"compiled({self.__name__})"
+
+    def variants(self) -> int:
+        """How many programs are compiled, over every signature (for tests and tuning)."""
+        with self._lock:
+            return sum(len(v) for v in self._cache.values() if v is not None)
+
+    def source(self, *xs: Any) -> str:
+        """The generated Python source of the program that runs for ``xs`` (for reading)."""
+        self(*xs)
+        key, leaves, _ = self._signature(xs)
+        for variant in self._cache.get(key) or ():
+            try:
+                variant.compiled.forward(*leaves)
+            except Retrace:
+                continue
+            return variant.compiled.source
+        raise ValueError(f"compiled({self.__name__}): these arguments run the traced path")
+
+    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+        """The cache key, the leaves (as values), and the tree specs (None: all single values)."""
+        for x in xs:
+            if type(x) is not float:
+                break
+        else:
+            return len(xs), xs, None
+        key: list[Any] = []
+        leaves: list[Any] = []
+        specs: list[tuple[Any, int]] = []
+        for position, x in enumerate(xs, start=1):
+            kind = type(x)
+            if kind is dict or kind is list or kind is tuple:
+                arg_leaves, spec = flatten(x)
+                key.append((_frozen(spec), tuple(_leaf_key(leaf) for leaf in arg_leaves)))
+            else:
+                arg_leaves, spec = [x], None
+                key.append(_leaf_key(x))
+            where = f"compiled({self.__name__}), argument {position}"
+            for leaf in arg_leaves:
+                leaves.append(as_value(leaf, where))
+            specs.append((spec, len(arg_leaves)))
+        return tuple(key), leaves, tuple(specs)
+
+    def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
+        try:
+            key, leaves, specs = self._signature(xs)
+        except _TracedArgument:  # nested differentiation: the tracer's business
+            return self.traced(*xs)
+        variants = self._cache.get(key, _MISSING)
+        if variants is None:  # this signature cannot be compiled
+            return self.traced(*xs)
+        if variants is not _MISSING:
+            for variant in variants:
+                try:
+                    y, saved = variant.compiled.forward(*leaves)
+                except Retrace:
+                    continue
+                except (ArithmeticError, ValueError):  # a special value: the IEEE path
+                    return self.traced(*xs)
+                return self._result(variant, y, saved, leaves, specs, xs)
+            if len(variants) >= MAX_VARIANTS:
+                return self.traced(*xs)
+        try:
+            variant = self._record(leaves, specs)
+        except Unstageable as why:
+            if why.permanent:
+                with self._lock:
+                    self._cache[key] = None
+            return self.traced(*xs)
+        except TypeError:
+            # Something staged values do not take that traced values do (a traced
+            # function called inside on them): if the traced path runs, it is the
+            # path for this signature; if it raises too, that is the user's error.
+            result = self.traced(*xs)
+            with self._lock:
+                self._cache[key] = None
+            return result
+        with self._lock:
+            held = self._cache.get(key)
+            self._cache[key] = (*(held or ()), variant)
+        try:
+            y, saved = variant.compiled.forward(*leaves)
+        except (Retrace, ArithmeticError, ValueError):
+            # A special value, or a function that is not one of its arguments alone.
+            return self.traced(*xs)
+        return self._result(variant, y, saved, leaves, specs, xs)
+
+    def _record(self, leaves: list[Any], specs: Any) -> _Variant:
+        program = Program()
+        staged = [Staged(leaf, program, program.new_variable(leaf, True), True) for leaf in leaves]
+        out = self.function(*(staged if specs is None else _rebuild(staged, specs)))
+        plain = False
+        root: Any
+        if type(out) is Staged:
+            if out.program is not program:
+                raise Unstageable("the output comes from another call", permanent=False)
+            root = out.var
+            plain = not out.diff
+            if plain and not _is_output_value(out.value):
+                raise self._not_a_value(out.value)
+        elif is_traced(out):
+            raise Unstageable("the output is a value of an enclosing trace", permanent=False)
+        elif _is_output_value(out):
+            root = Const(as_value(out, f"compiled({self.__name__})"))
+        else:
+            raise self._not_a_value(out)
+        return _Variant(generate(program, len(leaves), root), plain)
+
+    def _not_a_value(self, out: Any) -> TypeError:
+        return TypeError(
+            f"compiled({self.__name__}): the function returned {describe(out)}; a compiled "
+            "function must return a value (a float or a float64 array)"
+        )
+
+    def _result(
+        self,
+        variant: _Variant,
+        y: Any,
+        saved: tuple[Any, ...],
+        leaves: list[Any],
+        specs: Any,
+        xs: tuple[Any, ...],
+    ) -> tuple[Any, Callable[[Any], Any]]:
+        if variant.plain_root:
+            raw = y
+            y = as_value(y, f"compiled({self.__name__})")
+            if type(y) is np.ndarray and y is raw:
+                y = y.copy()
+        if type(y) is np.ndarray:
+            y = owned([y], tuple(leaves))[0]
+        return y, CompiledPullback(self, variant.compiled, saved, leaves, specs, xs, y)
+
+
+class CompiledPullback:
+    """The backward pass of one compiled call: the compiled backward function, then shaping."""
+
+    __slots__ = ("_compiled", "_leaves", "_rule", "_saved", "_specs", "_xs", "_y")
+
+    def __init__(
+        self,
+        rule: CompiledRule,
+        compiled: Compiled,
+        saved: tuple[Any, ...],
+        leaves: list[Any],
+        specs: Any,
+        xs: tuple[Any, ...],
+        y: Any,
+    ) -> None:
+        self._rule = rule
+        self._compiled = compiled
+        self._saved = saved
+        self._leaves = leaves
+        self._specs = specs
+        self._xs = xs
+        self._y = y
+
+    def __repr__(self) -> str:
+        return f"<pullback of {self._rule!r}>"
+
+    def __call__(self, dy: Any) -> Any:
+        y = self._y
+        if not (type(dy) is float and type(y) is float):
+            if is_traced(dy):  # nested differentiation: the traced path's pullback
+                return self._rule.traced(*self._xs)[1](dy)
+            dy = cotangent_for(dy, y, f"the pullback of {self._rule!r}")
+        try:
+            raw = self._compiled.backward(dy, *self._saved)
+        except (ArithmeticError, ValueError):  # a special value: the IEEE path
+            return self._rule.traced(*self._xs)[1](dy)
+        leaves = self._leaves
+        specs = self._specs
+        if specs is None:  # float arguments: float cotangents (0.0 where none arrived)
+            cotangents = [g if type(g) is float else _like(g, 0.0) for g in raw]
+            return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+        cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
+        owned(cotangents, (*leaves, dy, y))
+        per_argument = _rebuild(cotangents, specs)
+        return per_argument[0] if len(per_argument) == 1 else tuple(per_argument)
