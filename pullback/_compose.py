@@ -385,6 +385,21 @@ def compose(
     m: Rule[_A, _B],
     /,
 ) -> Composition[_A, _I]: ...
+# Nine stages or more: a chain of one type throughout (a float chain, an array chain).
+@overload
+def compose(
+    f: Rule[_A, _A],
+    g: Rule[_A, _A],
+    h: Rule[_A, _A],
+    i: Rule[_A, _A],
+    j: Rule[_A, _A],
+    k: Rule[_A, _A],
+    n: Rule[_A, _A],
+    m: Rule[_A, _A],
+    o: Rule[_A, _A],
+    /,
+    *more: Rule[_A, _A],
+) -> Composition[_A, _A]: ...
 def compose(*rules: Any) -> Any:
     """Chain rules into one rule: ``compose(f, g, h)(x)`` computes ``f(g(h(x)))``.
 

@@ -99,6 +99,8 @@ def misuse_compose(a: Array) -> None:
     pb.compose(pb.exp).forward("1")  # type: ignore[type-var]
     six = pb.compose(cube, pb.sin, cube, pb.exp, cube, pb.tanh)
     pb.gradient(six, a)  # type: ignore[arg-type]
+    ten = pb.compose(cube, pb.sin, cube, pb.exp, cube, pb.tanh, cube, cube, pb.sin, cube)
+    pb.gradient(ten, a)  # type: ignore[arg-type]
     pb.compose(cube, pb.sin, cube, row_sum, cube, pb.tanh)  # type: ignore[misc]
     del x
 

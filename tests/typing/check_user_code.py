@@ -126,6 +126,8 @@ def compositions() -> None:
     assert_type(pb.gradient(pb.compose(pb.sin, cube), 0.5), float)
     six = pb.compose(cube, pb.sin, cube, pb.exp, cube, pb.tanh)
     assert_type(six, Composition[float, float])
+    ten = pb.compose(cube, pb.sin, cube, pb.exp, cube, pb.tanh, cube, cube, pb.sin, cube)
+    assert_type(pb.gradient(ten, 0.1), float)
     assert_type(pb.compose(total, pb.exp), Composition[Array, float])
     assert_type(pb.gradient(pb.compose(total, pb.exp), a), Array)
     assert_type(twice(cube)(1.0)[0], float)
