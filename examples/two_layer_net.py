@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def gradient_check(params: Params, x: Array, t: Array) -> float:
 
     worst = 0.0
     for name in params:
-        numeric = pb.numerical_gradient(lambda v, name=name: loss_of(name, v), params[name])
+        numeric = pb.numerical_gradient(partial(loss_of, name), params[name])
         worst = max(worst, float(np.max(np.abs(numeric - grads[name]))))
     return worst
 

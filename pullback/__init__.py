@@ -17,6 +17,7 @@ from ._check import check_rule as check_rule
 from ._check import numerical_gradient as numerical_gradient
 from ._compile import compiled as compiled
 from ._compose import Composition as Composition
+from ._compose import ElementwiseComposition as ElementwiseComposition
 from ._compose import compose as compose
 from ._forward import hvp as hvp
 from ._forward import jvp as jvp
@@ -47,9 +48,12 @@ from ._rules.nn import softmax_cross_entropy as softmax_cross_entropy
 from ._trace import lift as lift
 from ._trace import trace as trace
 from ._types import Array as Array
+from ._types import ElementwiseFunction as ElementwiseFunction
 from ._types import ElementwiseRule as ElementwiseRule
+from ._types import Labels as Labels
 from ._types import MultiRule as MultiRule
 from ._types import Pullback as Pullback
+from ._types import RealArray as RealArray
 from ._types import Rule as Rule
 from ._walkthrough import GraphvizMissing as GraphvizMissing
 from ._walkthrough import Step as Step
@@ -59,10 +63,14 @@ from ._walkthrough import walkthrough as walkthrough
 __all__ = [
     "Array",
     "Composition",
+    "ElementwiseComposition",
+    "ElementwiseFunction",
     "ElementwiseRule",
     "GraphvizMissing",
+    "Labels",
     "MultiRule",
     "Pullback",
+    "RealArray",
     "Rule",
     "Step",
     "Walkthrough",

@@ -15,7 +15,7 @@ from typing_extensions import TypeVarTuple, Unpack
 
 from ._compose import Composition, array_pullback, fused_form, scalar_pullback
 from ._stage_errors import rule_name
-from ._types import MultiRule, Pullback, Rule, Value
+from ._types import Array, MultiRule, Pullback, RealArray, Rule, Value, Y
 from ._values import (
     as_value,
     concrete_of,
@@ -37,7 +37,15 @@ _NO_ARGUMENT: Any = object()  # gradient(f) with nothing to differentiate at
 
 
 @overload
+def pullback(f: Rule[float, _Y], x: float, /) -> tuple[_Y, Pullback[_Y, float]]: ...
+@overload
+def pullback(f: Rule[Array, _Y], x: RealArray, /) -> tuple[_Y, Pullback[_Y, Array]]: ...
+@overload
 def pullback(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, Pullback[_Y, _X]]: ...
+@overload
+def pullback(
+    f: MultiRule[float, float, _Y], x: float, y: float, /
+) -> tuple[_Y, Pullback[_Y, tuple[float, float]]]: ...
 @overload
 def pullback(
     f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
@@ -102,9 +110,15 @@ def pullback(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  
 
 
 @overload
-def gradient(f: Rule[_X, _Y], x: _X, /) -> _X: ...
+def gradient(f: Rule[float, Y], x: float, /) -> float: ...
 @overload
-def gradient(f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]) -> tuple[Unpack[_Args]]: ...
+def gradient(f: Rule[Array, Y], x: RealArray, /) -> Array: ...
+@overload
+def gradient(f: Rule[_X, Y], x: _X, /) -> _X: ...
+@overload
+def gradient(f: MultiRule[float, float, Y], x: float, y: float, /) -> tuple[float, float]: ...
+@overload
+def gradient(f: MultiRule[Unpack[_Args], Y], /, *xs: Unpack[_Args]) -> tuple[Unpack[_Args]]: ...
 def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: ignore[misc]
     """The gradient of ``f`` at ``xs``: its pullback seeded with 1.0.
 
@@ -150,11 +164,19 @@ def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: igno
 
 
 @overload
-def value_and_gradient(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, _X]: ...
+def value_and_gradient(f: Rule[float, Y], x: float, /) -> tuple[Y, float]: ...
+@overload
+def value_and_gradient(f: Rule[Array, Y], x: RealArray, /) -> tuple[Y, Array]: ...
+@overload
+def value_and_gradient(f: Rule[_X, Y], x: _X, /) -> tuple[Y, _X]: ...
 @overload
 def value_and_gradient(
-    f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
-) -> tuple[_Y, tuple[Unpack[_Args]]]: ...
+    f: MultiRule[float, float, Y], x: float, y: float, /
+) -> tuple[Y, tuple[float, float]]: ...
+@overload
+def value_and_gradient(
+    f: MultiRule[Unpack[_Args], Y], /, *xs: Unpack[_Args]
+) -> tuple[Y, tuple[Unpack[_Args]]]: ...
 def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     """The value of ``f`` at ``xs`` and its gradient, from one forward pass.
 

@@ -3,20 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
+from typing_extensions import TypeVarTuple, Unpack
 
 from . import _ieee as ieee
 from ._api import pullback
 from ._stage_errors import rule_name
-from ._types import Value
+from ._types import Array, MultiRule, RealArray, Rule, Value, Y
 from ._values import as_value, require_callable, require_step
 
 __all__ = ["check_rule", "numerical_gradient"]
 
+_X = TypeVar("_X")
+_Args = TypeVarTuple("_Args")
 
-def numerical_gradient(f: Callable[..., Any], /, *xs: Any, eps: float = 1e-4) -> Any:
+
+# A rule's value, or a plain function's; a float in gives a float out, an array an array.
+@overload
+def numerical_gradient(f: Rule[float, Y], x: float, /, *, eps: float = ...) -> float: ...
+@overload
+def numerical_gradient(f: Rule[Array, Y], x: RealArray, /, *, eps: float = ...) -> Array: ...
+@overload
+def numerical_gradient(
+    f: MultiRule[float, float, Y], x: float, y: float, /, *, eps: float = ...
+) -> tuple[float, float]: ...
+@overload
+def numerical_gradient(
+    f: MultiRule[Unpack[_Args], Y], /, *xs: Unpack[_Args], eps: float = ...
+) -> tuple[Unpack[_Args]]: ...
+@overload
+def numerical_gradient(  # type: ignore[overload-overlap]
+    f: Callable[[float], float | Array], x: float, /, *, eps: float = ...
+) -> float: ...
+@overload
+def numerical_gradient(  # type: ignore[overload-overlap]
+    f: Callable[[Array], float | Array], x: RealArray, /, *, eps: float = ...
+) -> Array: ...
+@overload
+def numerical_gradient(
+    f: Callable[[float, float], float | Array], x: float, y: float, /, *, eps: float = ...
+) -> tuple[float, float]: ...
+@overload
+def numerical_gradient(
+    f: Callable[[Unpack[_Args]], float | Array], /, *xs: Unpack[_Args], eps: float = ...
+) -> tuple[Unpack[_Args]]: ...
+
+
+def numerical_gradient(f: Callable[..., Any], /, *xs: Any, eps: float = 1e-4) -> Any:  # type: ignore[misc]
     """The gradient of ``f`` by central differences: ``(f(x+h) - f(x-h)) / 2h``.
 
     This is the check the textbooks use to test backpropagation. ``f`` may be
@@ -114,7 +149,39 @@ def _difference(
     return total / h
 
 
+@overload
 def check_rule(
+    rule: Rule[float, Y], x: float, /, *, rtol: float = ..., atol: float = ..., eps: float = ...
+) -> None: ...
+@overload
+def check_rule(
+    rule: Rule[Array, Y], x: RealArray, /, *, rtol: float = ..., atol: float = ..., eps: float = ...
+) -> None: ...
+@overload
+def check_rule(
+    rule: Rule[_X, Y], x: _X, /, *, rtol: float = ..., atol: float = ..., eps: float = ...
+) -> None: ...
+@overload
+def check_rule(
+    rule: MultiRule[float, float, Y],
+    x: float,
+    y: float,
+    /,
+    *,
+    rtol: float = ...,
+    atol: float = ...,
+    eps: float = ...,
+) -> None: ...
+@overload
+def check_rule(
+    rule: MultiRule[Unpack[_Args], Y],
+    /,
+    *xs: Unpack[_Args],
+    rtol: float = ...,
+    atol: float = ...,
+    eps: float = ...,
+) -> None: ...
+def check_rule(  # type: ignore[misc]
     rule: Callable[..., Any],
     /,
     *xs: Any,

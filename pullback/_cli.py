@@ -34,7 +34,7 @@ refused (exit code 2) before any of it is evaluated.
 """
 
 
-def sigmoid_chain() -> Composition:
+def sigmoid_chain() -> Composition[float, float]:
     """The book's sigmoid as a chain: ``1 / (1 + exp(-x))``.
 
     Returns:
@@ -151,7 +151,7 @@ def _write(path: str, option: str, text: str) -> None:
         raise ValueError(f"{option}: cannot write {path!r}: {err}") from None
 
 
-def _render(path: str, result: Walkthrough) -> None:
+def _render(path: str, result: Walkthrough[Any, Any]) -> None:
     try:
         result.render(path)
     except (ValueError, GraphvizMissing) as err:
@@ -182,7 +182,7 @@ def _values(pairs: Sequence[str]) -> dict[str, float]:
     return values
 
 
-def _walk(text: str | None, at: dict[str, float]) -> Walkthrough:
+def _walk(text: str | None, at: dict[str, float]) -> Walkthrough[Any, Any]:
     if text is None:
         unknown = set(at) - {"x"}
         if unknown:

@@ -12,17 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 import numpy as np
 
 from . import _fused
 from . import _ieee as ieee
 from ._stage_errors import rule_name, stage_error
-from ._types import Array, ElementwiseRule, Rule
+from ._types import Array, ElementwiseRule, Pullback, Rule, V
 from ._values import as_value, cotangent_for, owned
 
-__all__ = ["ChainPullback", "Composition", "compose", "fused_form", "scalar_pullback"]
+__all__ = [
+    "ChainPullback",
+    "Composition",
+    "ElementwiseComposition",
+    "compose",
+    "fused_form",
+    "scalar_pullback",
+]
 
 _A = TypeVar("_A")
 _B = TypeVar("_B")
@@ -30,9 +37,14 @@ _C = TypeVar("_C")
 _D = TypeVar("_D")
 _E = TypeVar("_E")
 _F = TypeVar("_F")
+_G = TypeVar("_G")
+_H = TypeVar("_H")
+_I = TypeVar("_I")
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
-class Composition:
+class Composition(Generic[_In, _Out]):
     """One rule made of stages; ``Composition((f, g, h))(x)`` computes ``f(g(h(x)))``.
 
     Made by :func:`compose`; immutable. ``stages`` lists the rules outermost
@@ -96,23 +108,23 @@ class Composition:
     def __repr__(self) -> str:
         return "compose(" + ", ".join(rule_name(s) for s in self.stages) + ")"
 
-    def __call__(self, x: Any, /) -> tuple[Any, Any]:
+    def __call__(self, x: _In, /) -> tuple[_Out, Pullback[_Out, _In]]:
         """Run the stages on ``x``; return ``(y, pullback)``."""
         fused = self.fused
         if fused is not None:
             if type(x) is float:
                 try:
-                    value, derivative = fused.value_and_gradient(x)
+                    value, derivative = fused.value_and_gradient(x)  # type: ignore[arg-type]
                 except (ArithmeticError, ValueError):
                     pass  # a special value on the way: the stage-by-stage path is IEEE-exact
                 else:
-                    return value, scalar_pullback(derivative, self)
-            elif type(x) is np.ndarray and x.dtype == np.float64:
-                values, derivatives = fused.array_value_and_gradient(x)
-                return values, array_pullback(derivatives, self)
+                    return value, scalar_pullback(derivative, self)  # type: ignore[return-value]
+            elif type(x) is np.ndarray and x.dtype == np.float64:  # type: ignore[attr-defined]
+                values, derivatives = fused.array_value_and_gradient(x)  # type: ignore[arg-type]
+                return values, array_pullback(derivatives, self)  # type: ignore[return-value]
         return self.forward(x)
 
-    def forward(self, x: Any) -> tuple[Any, ChainPullback]:
+    def forward(self, x: _In) -> tuple[_Out, ChainPullback[_Out, _In]]:
         """Run the stages one by one, keeping every pullback (no fused shortcut).
 
         Args:
@@ -130,21 +142,22 @@ class Composition:
         (1.0, 2.0, 2)
         """
         order = self._order
+        y: Any = x  # each stage's value in turn, of each stage's own type
         if not order:  # the identity: a value of its own, never the argument itself
-            x = as_value(x, "compose()")
-            x = x.copy() if type(x) is np.ndarray else x
-            return x, ChainPullback(self, (), x)
+            y = as_value(y, "compose()")
+            y = y.copy() if type(y) is np.ndarray else y
+            return y, ChainPullback(self, (), y)
         pullbacks: list[Callable[[Any], Any]] = []
         push = pullbacks.append
         try:
             for stage in order:
-                x, back = stage(x)
+                y, back = stage(y)
                 push(back)
         except Exception as err:
             raise self._stage_error(err, len(pullbacks)) from err
-        return x, ChainPullback(self, tuple(pullbacks), x)
+        return y, ChainPullback(self, tuple(pullbacks), y)
 
-    def value_and_gradient(self, x: Any) -> tuple[Any, Any]:
+    def value_and_gradient(self, x: _In) -> tuple[_Out, _In]:
         """The value and the gradient (seed 1.0) at a float in one pass.
 
         This is what :func:`pullback.gradient` calls for a composition and a
@@ -165,17 +178,18 @@ class Composition:
         if fused is not None:
             if type(x) is float:
                 try:
-                    return fused.value_and_gradient(x)
+                    return fused.value_and_gradient(x)  # type: ignore[arg-type, return-value]
                 except (ArithmeticError, ValueError):
                     pass
-            elif type(x) is np.ndarray and x.dtype == np.float64:
-                return fused.array_value_and_gradient(x)
+            elif type(x) is np.ndarray and x.dtype == np.float64:  # type: ignore[attr-defined]
+                return fused.array_value_and_gradient(x)  # type: ignore[arg-type, return-value]
         y, back = self.forward(x)
-        g = back(1.0 if type(y) is float else _ones_like(y))
+        seed: Any = 1.0 if type(y) is float else _ones_like(y)
+        g = back(seed)
         if type(g) is float:
             return y, g
-        y, g = owned([y, g], (x,))  # a stage of the user's may hand back its argument
-        return y, g
+        out: list[Any] = owned([y, g], (x,))  # a stage of the user's may hand back its argument
+        return out[0], out[1]
 
     def _stage_error(self, err: Exception, index: int) -> Exception:
         stage = self._order[index]
@@ -183,7 +197,7 @@ class Composition:
         return stage_error(err, where, rule_name(stage))
 
 
-class ChainPullback:
+class ChainPullback(Generic[_Out, _In]):
     """The pullback of one forward call of a composition: the stages' pullbacks in a row.
 
     Calling it runs them last stage first, in a loop. It holds no state that a
@@ -193,13 +207,13 @@ class ChainPullback:
     """
 
     __slots__ = ("composition", "pullbacks", "value")
-    composition: Composition
+    composition: Composition[_In, _Out]
     pullbacks: tuple[Callable[[Any], Any], ...]
     value: Any
 
     def __init__(
         self,
-        composition: Composition,
+        composition: Composition[_In, _Out],
         pullbacks: tuple[Callable[[Any], Any], ...],
         value: Any = None,
     ):
@@ -210,23 +224,24 @@ class ChainPullback:
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("a pullback is immutable")
 
-    def __call__(self, dy: Any) -> Any:
+    def __call__(self, dy: _Out, /) -> _In:
         y = self.value
-        if not (type(dy) is float and type(y) is float) and (
+        g: Any = dy  # each stage's cotangent in turn, of each stage's own type
+        if not (type(g) is float and type(y) is float) and (
             type(y) is float or type(y) is np.ndarray
         ):
-            dy = cotangent_for(dy, y, f"the pullback of {rule_name(self.composition)}")
+            g = cotangent_for(g, y, f"the pullback of {rule_name(self.composition)}")
         pullbacks = self.pullbacks
         i = len(pullbacks)
         if not i:  # the identity's pullback: a cotangent of its own
-            return dy.copy() if type(dy) is np.ndarray else dy
+            return g.copy() if type(g) is np.ndarray else g  # type: ignore[return-value]
         try:
             while i:
                 i -= 1
-                dy = pullbacks[i](dy)
+                g = pullbacks[i](g)
         except Exception as err:
             raise self.composition._stage_error(err, i) from err
-        return dy
+        return g  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<pullback of {self.composition!r}>"
@@ -295,20 +310,39 @@ def _ones_like(y: Any) -> Any:
     return np.ones_like(y, dtype=np.float64)
 
 
+if TYPE_CHECKING:
+
+    class ElementwiseComposition(Composition[float, float]):
+        """What :func:`compose` returns for library elementwise rules only: floats and arrays alike.
+
+        A static type only: at run time it is :class:`Composition` itself. As a
+        ``Composition[float, float]`` it goes wherever one is expected.
+        """
+
+        def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]: ...
+        def forward(self, x: V) -> tuple[V, ChainPullback[V, V]]: ...
+        def value_and_gradient(self, x: V) -> tuple[V, V]: ...
+
+else:
+    ElementwiseComposition = Composition
+
+
 @overload
-def compose() -> ElementwiseRule: ...
+def compose(*fs: ElementwiseRule) -> ElementwiseComposition: ...
 @overload
-def compose(f: ElementwiseRule, /, *fs: ElementwiseRule) -> ElementwiseRule: ...
+def compose(f: Rule[_A, _B], /) -> Composition[_A, _B]: ...
 @overload
-def compose(f: Rule[_A, _B], /) -> Rule[_A, _B]: ...
+def compose(f: Rule[_B, _C], g: Rule[_A, _B], /) -> Composition[_A, _C]: ...
 @overload
-def compose(f: Rule[_B, _C], g: Rule[_A, _B], /) -> Rule[_A, _C]: ...
-@overload
-def compose(f: Rule[_C, _D], g: Rule[_B, _C], h: Rule[_A, _B], /) -> Rule[_A, _D]: ...
+def compose(f: Rule[_C, _D], g: Rule[_B, _C], h: Rule[_A, _B], /) -> Composition[_A, _D]: ...
 @overload
 def compose(
-    f: Rule[_D, _E], g: Rule[_C, _D], h: Rule[_B, _C], i: Rule[_A, _B], /
-) -> Rule[_A, _E]: ...
+    f: Rule[_D, _E],
+    g: Rule[_C, _D],
+    h: Rule[_B, _C],
+    i: Rule[_A, _B],
+    /,
+) -> Composition[_A, _E]: ...
 @overload
 def compose(
     f: Rule[_E, _F],
@@ -317,7 +351,55 @@ def compose(
     i: Rule[_B, _C],
     j: Rule[_A, _B],
     /,
-) -> Rule[_A, _F]: ...
+) -> Composition[_A, _F]: ...
+@overload
+def compose(
+    f: Rule[_F, _G],
+    g: Rule[_E, _F],
+    h: Rule[_D, _E],
+    i: Rule[_C, _D],
+    j: Rule[_B, _C],
+    k: Rule[_A, _B],
+    /,
+) -> Composition[_A, _G]: ...
+@overload
+def compose(
+    f: Rule[_G, _H],
+    g: Rule[_F, _G],
+    h: Rule[_E, _F],
+    i: Rule[_D, _E],
+    j: Rule[_C, _D],
+    k: Rule[_B, _C],
+    n: Rule[_A, _B],
+    /,
+) -> Composition[_A, _H]: ...
+@overload
+def compose(
+    f: Rule[_H, _I],
+    g: Rule[_G, _H],
+    h: Rule[_F, _G],
+    i: Rule[_E, _F],
+    j: Rule[_D, _E],
+    k: Rule[_C, _D],
+    n: Rule[_B, _C],
+    m: Rule[_A, _B],
+    /,
+) -> Composition[_A, _I]: ...
+# Nine stages or more: a chain of one type throughout (a float chain, an array chain).
+@overload
+def compose(
+    f: Rule[_A, _A],
+    g: Rule[_A, _A],
+    h: Rule[_A, _A],
+    i: Rule[_A, _A],
+    j: Rule[_A, _A],
+    k: Rule[_A, _A],
+    n: Rule[_A, _A],
+    m: Rule[_A, _A],
+    o: Rule[_A, _A],
+    /,
+    *more: Rule[_A, _A],
+) -> Composition[_A, _A]: ...
 def compose(*rules: Any) -> Any:
     """Chain rules into one rule: ``compose(f, g, h)(x)`` computes ``f(g(h(x)))``.
 

@@ -31,7 +31,7 @@ from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
 from ._trees import flatten
-from ._types import MultiRule, Rule
+from ._types import Array, MultiRule, RealArray, Rule, Y
 from ._values import as_value, concrete_of, cotangent_for, describe, is_traced, require_callable
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 _X = TypeVar("_X")
-_Y = TypeVar("_Y")
 _Dx = TypeVar("_Dx", contravariant=True)
 _Dy = TypeVar("_Dy", covariant=True)
 _Out = TypeVar("_Out", covariant=True)
@@ -65,11 +64,23 @@ class MultiPushforward(Protocol[Unpack[_Args], _Out]):
 
 
 @overload
-def pushforward(f: Rule[_X, _Y], x: _X, /) -> tuple[_Y, Pushforward[_X, _Y]]: ...
+def pushforward(  # type: ignore[overload-overlap]
+    f: Rule[float, Y], x: float, /
+) -> tuple[Y, Pushforward[float, Y]]: ...
+@overload
+def pushforward(  # type: ignore[overload-overlap]
+    f: Rule[Array, Y], x: RealArray, /
+) -> tuple[Y, Pushforward[Array, Y]]: ...
+@overload
+def pushforward(f: Rule[_X, Y], x: _X, /) -> tuple[Y, Pushforward[_X, Y]]: ...
 @overload
 def pushforward(
-    f: MultiRule[Unpack[_Args], _Y], /, *xs: Unpack[_Args]
-) -> tuple[_Y, MultiPushforward[Unpack[_Args], _Y]]: ...
+    f: MultiRule[float, float, Y], x: float, y: float, /
+) -> tuple[Y, MultiPushforward[float, float, Y]]: ...
+@overload
+def pushforward(
+    f: MultiRule[Unpack[_Args], Y], /, *xs: Unpack[_Args]
+) -> tuple[Y, MultiPushforward[Unpack[_Args], Y]]: ...
 def pushforward(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[Any, Any]:  # type: ignore[misc]
     """Run ``f`` at ``xs``; return its value and its pushforward (forward mode).
 
@@ -241,14 +252,22 @@ def _checked_values(xs: tuple[Any, ...], where: str) -> tuple[Any, ...]:
 
 
 @overload
-def jvp(f: Rule[_X, _Y], xs: tuple[_X], dxs: tuple[_X], /) -> tuple[_Y, _Y]: ...
+def jvp(f: Rule[float, Y], xs: tuple[float], dxs: tuple[float], /) -> tuple[Y, Y]: ...
+@overload
+def jvp(f: Rule[Array, Y], xs: tuple[RealArray], dxs: tuple[RealArray], /) -> tuple[Y, Y]: ...
+@overload
+def jvp(f: Rule[_X, Y], xs: tuple[_X], dxs: tuple[_X], /) -> tuple[Y, Y]: ...
 @overload
 def jvp(
-    f: MultiRule[Unpack[_Args], _Y],
+    f: MultiRule[float, float, Y], xs: tuple[float, float], dxs: tuple[float, float], /
+) -> tuple[Y, Y]: ...
+@overload
+def jvp(
+    f: MultiRule[Unpack[_Args], Y],
     xs: tuple[Unpack[_Args]],
     dxs: tuple[Unpack[_Args]],
     /,
-) -> tuple[_Y, _Y]: ...
+) -> tuple[Y, Y]: ...
 def jvp(f: Any, xs: Any, dxs: Any, /) -> tuple[Any, Any]:
     """The value of ``f`` at ``xs`` and its Jacobian-vector product with ``dxs``.
 
@@ -292,7 +311,13 @@ def jvp(f: Any, xs: Any, dxs: Any, /) -> tuple[Any, Any]:
     return y, push(*dxs)
 
 
-def hvp(f: Rule[_X, _Y], x: _X, v: _X, /) -> _X:
+@overload
+def hvp(f: Rule[float, Y], x: float, v: float, /) -> float: ...
+@overload
+def hvp(f: Rule[Array, Y], x: RealArray, v: RealArray, /) -> Array: ...
+@overload
+def hvp(f: Rule[_X, Y], x: _X, v: _X, /) -> _X: ...
+def hvp(f: Callable[..., Any], x: Any, v: Any, /) -> Any:
     """The Hessian of ``f`` at ``x`` times ``v``, without forming the Hessian.
 
     Reverse over reverse: the gradient with respect to ``x`` of the inner
@@ -353,8 +378,7 @@ def hvp(f: Rule[_X, _Y], x: _X, v: _X, /) -> _X:
         return total
 
     directional.__name__ = f"directional_gradient_of_{name}"
-    result: _X = gradient(trace(directional), x)
-    return result
+    return gradient(trace(directional), x)
 
 
 def jacobian_forward(f: Callable[..., Any], x: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -12,9 +12,26 @@ from ._batching import Unbatchable, in_stacks, pull_back_batch, widest
 from ._forward import jacobian_forward
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
+from ._types import Array, MultiRule, RealArray, Rule
 from ._values import as_value, concrete_of, is_traced, require_callable
 
-__all__ = ["hessian", "jacobian"]
+__all__ = ["Mode", "hessian", "jacobian"]
+
+Mode = Literal["auto", "forward", "reverse"]
+"""How :func:`jacobian` builds the matrix: by pullbacks, by pushforwards, or the cheaper."""
+
+
+@overload
+def jacobian(f: Rule[float, float], x: float, mode: Mode = ...) -> float: ...
+@overload
+def jacobian(f: Rule[float, Array], x: float, mode: Mode = ...) -> Array: ...
+@overload
+def jacobian(f: Rule[Array, float], x: RealArray, mode: Mode = ...) -> Array: ...
+@overload
+def jacobian(f: Rule[Array, Array], x: RealArray, mode: Mode = ...) -> Array: ...
+# An untyped lambda, traced (mypy): nothing is known of its types, so neither of the result's.
+@overload
+def jacobian(f: MultiRule[Any, Any], x: float | RealArray, mode: Mode = ...) -> Any: ...
 
 
 def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
@@ -84,6 +101,14 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
     return np.reshape(np.stack(rows), shape + np.shape(x))
 
 
+@overload
+def hessian(f: Rule[float, float], x: float) -> float: ...
+@overload
+def hessian(f: Rule[Array, float], x: RealArray) -> Array: ...
+@overload
+def hessian(f: Rule[Array, Array], x: RealArray) -> Array: ...
+@overload
+def hessian(f: MultiRule[Any, Any], x: float | RealArray) -> Any: ...
 def hessian(f: Callable[..., Any], x: Any) -> Any:
     """The Hessian of a float-valued rule at ``x``: the Jacobian of its gradient.
 

@@ -28,12 +28,13 @@ from ._rules.derived import entry_of
 from ._rules.factories import AddConst, Power, Scale
 from ._stage_errors import rule_name
 from ._trees import flatten, leaf_paths, unflatten
-from ._types import MultiRule, Rule
+from ._types import ElementwiseFunction, ElementwiseRule, MultiRule, Rule
 from ._values import as_value, cotangent_for, describe, owned, real_array
 
 __all__ = ["Recording", "TracedRule", "lift", "trace", "traceable"]
 
 _X = TypeVar("_X")
+_X2 = TypeVar("_X2")
 _Y = TypeVar("_Y")
 _Args = TypeVarTuple("_Args")
 
@@ -520,6 +521,12 @@ def traceable(rule: Callable[..., Any]) -> TracedRule:
     return traced
 
 
+@overload
+def lift(rule: ElementwiseRule) -> ElementwiseFunction: ...
+@overload
+def lift(rule: Rule[_X, _Y]) -> Callable[[_X], _Y]: ...
+@overload
+def lift(rule: MultiRule[_X, _X2, Unpack[_Args], _Y]) -> Callable[[_X, _X2, Unpack[_Args]], _Y]: ...
 def lift(rule: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a rule into a value-level function for traced code.
 

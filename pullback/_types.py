@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -10,11 +10,15 @@ from typing_extensions import TypeVarTuple, Unpack
 
 __all__ = [
     "Array",
+    "ElementwiseFunction",
     "ElementwiseRule",
+    "Labels",
     "MultiRule",
     "Pullback",
+    "RealArray",
     "Rule",
     "V",
+    "Y",
 ]
 
 Array = NDArray[np.float64]
@@ -24,6 +28,23 @@ V = TypeVar("V", float, Array)
 """A value: a Python ``float`` or a ``float64`` array (constrained, so a rule keeps its kind)."""
 
 Value = float | Array
+
+RealArray = NDArray[np.floating[Any] | np.integer[Any]]
+"""An array the API accepts: any real float or integer dtype (converted to a new ``float64`` array).
+
+A Python ``int`` and a NumPy float scalar need no alias: ``float`` accepts both
+statically (``int`` by promotion, ``np.float64`` as a subclass).
+"""
+
+Labels = Array | NDArray[np.integer[Any]]
+"""Labels of a classifier: one-hot (or probability) rows, or class indices (an integer array)."""
+
+Y = TypeVar("Y", bound=float | np.floating[Any] | np.integer[Any] | NDArray[Any])
+"""A rule's output where a derivative needs a value: a number or an array, never a str or a pair.
+
+NumPy scalars are in the bound because NumPy's own functions are typed to return them
+(``np.sum(x)``), and the library takes them as the float they are.
+"""
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -52,6 +73,12 @@ class ElementwiseRule(Protocol):
     """A rule that works on floats and on arrays alike (``exp``, ``scale(2.0)``, ...)."""
 
     def __call__(self, x: V, /) -> tuple[V, Pullback[V, V]]: ...
+
+
+class ElementwiseFunction(Protocol):
+    """A value-level elementwise function (what :func:`pullback.lift` makes of ``exp``)."""
+
+    def __call__(self, x: V, /) -> V: ...
 
 
 class MultiRule(Protocol[Unpack[_Args], _Out]):

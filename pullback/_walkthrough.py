@@ -12,16 +12,23 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
+from typing_extensions import TypeVarTuple, Unpack
 
 from ._compose import Composition
 from ._stage_errors import rule_name
 from ._trace import TracedRule, lift, trace
+from ._types import Array, MultiRule, RealArray, Rule, Value, Y
 from ._values import as_value, cotangent_for, require_callable
 
 __all__ = ["GraphvizMissing", "Step", "Walkthrough", "walkthrough"]
+
+_X = TypeVar("_X")
+_Value = TypeVar("_Value")
+_Gradient = TypeVar("_Gradient")
+_Args = TypeVarTuple("_Args")
 
 # The textbook figures draw add and multiply nodes as symbols.
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x"}
@@ -45,14 +52,14 @@ class Step:
     index: int
     name: str
     inputs: tuple[int | None, ...]
-    constants: tuple[Any, ...]
-    value: Any
-    cotangent: Any
-    sent: tuple[Any, ...]
+    constants: tuple[Value | None, ...]
+    value: Value
+    cotangent: Value | None
+    sent: tuple[Value, ...]
 
 
 @dataclass(frozen=True)
-class Walkthrough:
+class Walkthrough(Generic[_Value, _Gradient]):
     """Every step of one forward and one backward pass, immutable.
 
     ``str(w)`` is an aligned text table; :meth:`to_dot` is a Graphviz graph
@@ -63,9 +70,9 @@ class Walkthrough:
     title: str
     steps: tuple[Step, ...]
     output: int
-    seed: Any
-    value: Any
-    gradient: Any
+    seed: _Value
+    value: _Value
+    gradient: _Gradient
     arguments: tuple[str, ...]
 
     def __str__(self) -> str:
@@ -116,7 +123,8 @@ class Walkthrough:
         if len(self.arguments) == 1:
             lines.append(f"gradient: {_show(self.gradient)}")
         else:
-            pairs = zip(self.arguments, self.gradient, strict=True)
+            gradients: tuple[Value, ...] = self.gradient  # type: ignore[assignment]
+            pairs = zip(self.arguments, gradients, strict=True)
             lines.append("gradient: " + ", ".join(f"d/d{n} = {_show(g)}" for n, g in pairs))
         return "\n".join(lines)
 
@@ -250,9 +258,39 @@ _INSTALL = (
 )
 
 
+@overload
 def walkthrough(
+    f: Rule[float, Y], x: float, /, *, seed: Y | None = None, name: str | None = None
+) -> Walkthrough[Y, float]: ...
+@overload
+def walkthrough(
+    f: Rule[Array, Y], x: RealArray, /, *, seed: Y | None = None, name: str | None = None
+) -> Walkthrough[Y, Array]: ...
+@overload
+def walkthrough(
+    f: Rule[_X, Y], x: _X, /, *, seed: Y | None = None, name: str | None = None
+) -> Walkthrough[Y, _X]: ...
+@overload
+def walkthrough(
+    f: MultiRule[float, float, Y],
+    x: float,
+    y: float,
+    /,
+    *,
+    seed: Y | None = None,
+    name: str | None = None,
+) -> Walkthrough[Y, tuple[float, float]]: ...
+@overload
+def walkthrough(
+    f: MultiRule[Unpack[_Args], Y],
+    /,
+    *xs: Unpack[_Args],
+    seed: Y | None = None,
+    name: str | None = None,
+) -> Walkthrough[Y, tuple[Unpack[_Args]]]: ...
+def walkthrough(  # type: ignore[misc]
     f: Callable[..., Any], /, *xs: Any, seed: Any = None, name: str | None = None
-) -> Walkthrough:
+) -> Walkthrough[Any, Any]:
     """Run ``f`` forward and backward once and keep every step.
 
     For a composition the steps are its stages in a line; for a traced function
@@ -293,7 +331,9 @@ def walkthrough(
     return _traced_walkthrough(trace(lift(f)), xs, seed, title)
 
 
-def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: str) -> Walkthrough:
+def _chain_walkthrough(
+    chain: Composition[Any, Any], xs: Sequence[Any], seed: Any, name: str
+) -> Walkthrough[Any, Any]:
     if len(xs) != 1:
         raise TypeError(f"walkthrough: {chain!r} takes one argument, got {len(xs)}")
     x = as_value(xs[0], f"walkthrough({chain!r})")
@@ -327,7 +367,9 @@ def _chain_walkthrough(chain: Composition, xs: Sequence[Any], seed: Any, name: s
     return Walkthrough(title, steps, len(steps), seed, value, gradient, ("x",))
 
 
-def _traced_walkthrough(traced: TracedRule, xs: Sequence[Any], seed: Any, name: str) -> Walkthrough:
+def _traced_walkthrough(
+    traced: TracedRule, xs: Sequence[Any], seed: Any, name: str
+) -> Walkthrough[Any, Any]:
     recording = traced.record(*xs)
     output = recording.values[recording.root]
     seed = _checked_seed(seed, output, name)

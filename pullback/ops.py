@@ -27,7 +27,7 @@ from ._rules.nn import check_shapes
 from ._table.entry import shape_of
 from ._table.library import logsumexp_axes
 from ._trace import lift
-from ._types import Array, V
+from ._types import Array, Labels, V
 from ._values import describe
 
 __all__ = [
@@ -279,7 +279,7 @@ def _one_axis(x: Any, axis: int, where: str) -> tuple[int, ...]:
     return axes
 
 
-def softmax_cross_entropy(logits: Array, labels: Array) -> float:
+def softmax_cross_entropy(logits: Array, labels: Labels) -> float:
     """Mean softmax cross-entropy (the rule :func:`pullback.softmax_cross_entropy`).
 
     >>> import numpy as np

@@ -171,7 +171,7 @@ def test_a_constant_pullback_of_zero_is_shaped_like_the_argument() -> None:
     def constant(x: Array) -> tuple[float, Callable[[float], float]]:
         return 1.0, lambda dy: 0.0
 
-    g = pb.gradient(constant, np.ones(3))  # type: ignore[misc]
+    g = pb.gradient(constant, np.ones(3))  # type: ignore[arg-type]
     assert isinstance(g, np.ndarray) and np.array_equal(g, np.zeros(3))
 
 

@@ -15,7 +15,7 @@ from pullback import Composition
 from .helpers import same
 
 
-def as_composition(f: object) -> Composition:
+def as_composition(f: object) -> Composition[Any, Any]:
     assert isinstance(f, Composition)
     return f
 
@@ -123,7 +123,7 @@ def test_a_failing_pullback_names_its_stage() -> None:
 def test_compositions_are_immutable() -> None:
     f = pb.compose(pb.exp)
     with pytest.raises(AttributeError):
-        f.stages = ()  # type: ignore[attr-defined]
+        f.stages = ()  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("n", [10, 1000, 100_000])

@@ -416,7 +416,7 @@ def test_jacobian_modes_agree() -> None:
     np.testing.assert_allclose(pb.jacobian(f, x), reverse, rtol=1e-14)
     assert pb.jacobian(pb.sin, 0.5, mode="forward") == pb.jacobian(pb.sin, 0.5)
     with pytest.raises(ValueError, match=r"^jacobian: mode must be"):
-        pb.jacobian(pb.sin, 0.5, mode="sideways")
+        pb.jacobian(pb.sin, 0.5, mode="sideways")  # type: ignore[call-overload]
     # forward mode of the network rules (their entries' vjps, traced)
     logits, labels = np.array([[0.1, 2.0, -1.0]]), np.array([[0.0, 1.0, 0.0]])
     loss, dy = pb.jvp(pb.softmax_cross_entropy, (logits, labels), (logits, 0.0 * labels))

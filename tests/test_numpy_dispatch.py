@@ -108,7 +108,7 @@ def test_refusals_name_what_was_called() -> None:
     with pytest.raises(TypeError, match=r"^np.add.reduceat has no derivative rule"):
         gradient(trace(lambda v: np.sum(np.add.reduceat(v, [0, 1]))), x)
     with pytest.raises(TypeError, match=r"^np.fft.fft has no derivative rule"):
-        gradient(trace(lambda v: np.sum(np.fft.fft(v))), x)
+        gradient(trace(lambda v: np.sum(np.fft.fft(v))), x)  # type: ignore[type-var]
     with pytest.raises(TypeError, match=r"x.astype\(float32\)"):
         gradient(trace(lambda v: np.sum(v.astype(np.float32))), x)
     with pytest.raises(TypeError, match=r"np.sum: out= writes"):

@@ -13,7 +13,7 @@ from pullback import Composition
 from pullback._cli import main
 
 
-def sigmoid_chain() -> Composition:
+def sigmoid_chain() -> Composition[float, float]:
     chain = pb.compose(pb.power(-1), pb.add_const(1), pb.exp, pb.scale(-1))
     assert isinstance(chain, Composition)
     return chain

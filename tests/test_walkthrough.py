@@ -22,7 +22,7 @@ def price(apple: Any, apples: Any, orange: Any, oranges: Any, tax: Any) -> Any:
     return (apple * apples + orange * oranges) * tax
 
 
-def apples() -> pb.Walkthrough:
+def apples() -> pb.Walkthrough[Any, Any]:
     return walkthrough(trace(price), 100.0, 2.0, 150.0, 3.0, 1.1)
 
 
@@ -107,11 +107,11 @@ def test_json() -> None:
 def test_other_rules_arrays_and_constants() -> None:
     w = walkthrough(pb.mul, 2.0, 3.0)
     assert w.gradient == (3.0, 2.0) and w.arguments == ("a", "b")
-    w = walkthrough(pb.sigmoid, np.array([0.0, 1.0]))
-    assert np.allclose(w.gradient, [0.25, 0.19661193324148185])
-    w = walkthrough(trace(lambda x: x * 2.0 + 1.0), 3.0)
-    mul = w.steps[1]
+    wa = walkthrough(pb.sigmoid, np.array([0.0, 1.0]))
+    assert np.allclose(wa.gradient, [0.25, 0.19661193324148185])
+    wc = walkthrough(trace(lambda x: x * 2.0 + 1.0), 3.0)
+    mul = wc.steps[1]
     assert mul.inputs == (1, None) and mul.constants == (None, 2.0)
-    assert "c2_1" in w.to_dot()
+    assert "c2_1" in wc.to_dot()
     with pytest.raises(TypeError, match=r"does not depend on the arguments"):
         walkthrough(trace(lambda x: 1.0), 3.0)

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _ieee as ieee
 from .._table.entry import Primitive
 from .._table.library import AFFINE, LOG_SOFTMAX, SOFTMAX, SOFTMAX_CROSS_ENTROPY
-from .._types import Array, Pullback
+from .._types import Array, Labels, Pullback
 from .._values import as_value, describe
 
 __all__ = ["affine", "check_shapes", "log_softmax", "softmax", "softmax_cross_entropy"]
@@ -183,7 +183,7 @@ def log_softmax(x: Array, /) -> tuple[Array, Pullback[Array, Array]]:
 
 
 def softmax_cross_entropy(
-    logits: Array, labels: Array, /
+    logits: Array, labels: Labels, /
 ) -> tuple[float, Pullback[float, tuple[Array, Array]]]:
     """Mean cross-entropy of softmax(logits) against labels: the book's Softmax-with-Loss.
 

@@ -57,20 +57,20 @@ def hvps() -> None:
 def expected_errors() -> None:
     a: Array = np.zeros(3)
     # A string where a value belongs.
-    pb.pushforward(pb.exp, "1.0")  # type: ignore[arg-type]
+    pb.pushforward(pb.exp, "1.0")  # type: ignore[arg-type, type-var]
     # A float pushforward given an array tangent.
     _y, push = pb.pushforward(pb.exp, 1.0)
     push(a)  # type: ignore[arg-type]
     # An array tangent for a float argument, in jvp and hvp.
     pb.jvp(pb.exp, (1.0,), (a,))  # type: ignore[arg-type]
-    pb.hvp(pb.exp, 1.0, a)  # type: ignore[arg-type]
+    pb.hvp(pb.exp, 1.0, a)  # type: ignore[arg-type, type-var]
     # jvp takes tuples, not bare values.
     pb.jvp(pb.exp, 1.0, 1.0)  # type: ignore[call-overload]
     # mul with one tangent too few.
     _ym, push_mul = pb.pushforward(pb.mul, 2.0, 3.0)
     push_mul(1.0)  # type: ignore[call-arg]
     # A float rule at an array.
-    pb.hvp(cube, a, a)  # type: ignore[misc]
+    pb.hvp(cube, a, a)  # type: ignore[arg-type]
     # Something that is not a rule.
     pb.pushforward(3.0, 1.0)  # type: ignore[arg-type]
     # A float tangent is not a str.
