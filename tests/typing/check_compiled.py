@@ -35,6 +35,6 @@ def compiled_types() -> None:
     assert_type(pb.compiled(pb.trace(norm)), Rule[Array, float])  # a traced rule keeps its type
     assert_type(pb.pullback(pb.compiled(norm), w), tuple[float, Pullback[float, Array]])
     assert_type(pb.value_and_gradient(pb.compiled(norm), w), tuple[float, Array])
-    pb.gradient(pb.compiled(price), 100.0, 2.0)  # type: ignore[misc, call-arg]
-    pb.gradient(pb.compiled(norm), 1.0)  # type: ignore[misc]
+    pb.gradient(pb.compiled(price), 100.0, 2.0)  # type: ignore[arg-type, call-arg]
+    pb.gradient(pb.compiled(norm), 1.0)  # type: ignore[arg-type]
     pb.compiled(3.0)  # type: ignore[arg-type]
