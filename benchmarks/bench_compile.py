@@ -50,41 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import two_layer_net as example
 from bench_two_layer import TwoLayerNet
 from timing import median_times
+from workloads import expression, expression_derivative, loop, loop_derivative
 
 Row = tuple[str, Callable[[], Any]]
 
 
 def loop_of(iterations: int, lib: Any) -> Callable[[Any], Any]:
-    def loop(x: Any) -> Any:
-        for _ in range(iterations):
-            x = x * 0.999 + lib.sin(x) * 1e-3
-        return x
-
-    return loop
-
-
-def loop_derivative(x: float, iterations: int) -> float:
-    """The loop's derivative by hand: the product of the local derivatives."""
-    d = 1.0
-    for _ in range(iterations):
-        d *= 0.999 + math.cos(x) * 1e-3
-        x = x * 0.999 + math.sin(x) * 1e-3
-    return d
-
-
-def expression(a: Any, b: Any, c: Any, lib: Any = np) -> Any:
-    return lib.sin(a * b) + lib.exp(c) / (1.0 + a * a) - lib.tanh(b * c) * a
-
-
-def expression_derivative(a: float, b: float, c: float) -> tuple[float, float, float]:
-    """The expression's gradient by hand."""
-    q = 1.0 + a * a
-    e = math.exp(c)
-    s = 1.0 - math.tanh(b * c) ** 2
-    da = b * math.cos(a * b) - e * 2.0 * a / (q * q) - math.tanh(b * c)
-    db = a * math.cos(a * b) - a * c * s
-    dc = e / q - a * b * s
-    return da, db, dc
+    """The loop as a function of ``x`` alone (what ``compiled`` and ``jax.grad`` take)."""
+    return partial(loop, iterations=iterations, lib=lib)
 
 
 def network_loss(params: dict[str, Any], x: Any, labels: Any) -> Any:

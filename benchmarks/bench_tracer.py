@@ -38,42 +38,12 @@ import pullback as pb
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minimal_tracer as mt
 from timing import median_times
+from workloads import expression, expression_derivative, loop, loop_derivative
 
 Row = tuple[str, Callable[[], Any]]
 A, B, C = 0.7, 1.3, 0.4
 X0 = 0.5
 SIZES = (8, 200, 2000, 20000)
-
-
-def expression(a: Any, b: Any, c: Any, lib: Any) -> Any:
-    """Eleven operations of three inputs."""
-    return lib.sin(a * b) + lib.exp(c) / (1.0 + a * a) - lib.tanh(b * c) * a
-
-
-def expression_derivative(a: float, b: float, c: float) -> tuple[float, float, float]:
-    """The expression's gradient, by hand."""
-    t = math.tanh(b * c)
-    dt = 1.0 - t * t
-    cab = math.cos(a * b)
-    q = 1.0 + a * a
-    e = math.exp(c)
-    return (b * cab - e * 2.0 * a / (q * q) - t, a * cab - a * c * dt, e / q - a * b * dt)
-
-
-def loop(x: Any, iterations: int, lib: Any) -> Any:
-    """``x = x*0.999 + sin(x)*1e-3``, four operations an iteration."""
-    for _ in range(iterations):
-        x = x * 0.999 + lib.sin(x) * 1e-3
-    return x
-
-
-def loop_derivative(x: float, iterations: int) -> float:
-    """The loop's derivative, by hand (forward mode, one multiply a step)."""
-    d = 1.0
-    for _ in range(iterations):
-        d *= 0.999 + math.cos(x) * 1e-3
-        x = x * 0.999 + math.sin(x) * 1e-3
-    return d
 
 
 # -- peers, when importable -------------------------------------------------------------
