@@ -393,6 +393,17 @@ def test_a_constant_output_and_an_unused_input_give_zero_rows() -> None:
     assert backward_batch(parents, backs, -1, (1.0, 2.0), np.eye(2)) == [None, None]
 
 
+def test_each_operation_stack_is_released_once_pulled_back() -> None:
+    f = pb.trace(lambda v: np.sum(np.sin(v) * v) * np.cos(v))
+    x = np.array([0.3, -1.2, 2.0])
+    _y, back = f(x)
+    root, parents, backs, leaves = back.graph()
+    table = backward_batch(parents, backs, root, leaves, basis((3,)))
+    assert len(table) == root + 1 > len(leaves)
+    assert all(stack is None for stack in table[len(leaves) :])  # only the answer is held
+    assert_same_rows(table[0], per_row(back, (3,)))
+
+
 # -- the public functions ------------------------------------------------------------------
 
 
