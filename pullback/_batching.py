@@ -21,12 +21,12 @@ pulled back one by one, as before, so they are recorded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _ieee as ieee
 from ._graph import Vjp, _Partials, concrete
 from ._ieee import quiet
 from ._table.entry import shape_of
@@ -71,7 +71,9 @@ def pull_back_batch(back: Any, gs: Any) -> Any:
     g = table[0]
     if g is None:
         return np.zeros(target)
-    return np.array(np.broadcast_to(g, target), dtype=np.float64)  # the caller's own
+    if shape_of(g) != target:
+        g = np.broadcast_to(g, target)
+    return np.array(g, dtype=np.float64)  # the caller's own (a seed or a rule's may be g)
 
 
 def backward_batch(
@@ -105,40 +107,44 @@ def backward_batch(
     if root < 0:
         return table
     table[root] = gs
+    sums: set[int] = set()  # the positions whose stack is a sum this pass made (see _send)
     b = shape_of(gs)[0]
-    for position in range(root, n_leaves - 1, -1):
-        g = table[position]
-        if g is None:
-            continue
-        # Released once pulled back (only the leaves' stacks are read after the pass): a
-        # stack is B cotangents, and keeping every node's to the end made the allocator
-        # take fresh pages for each (375 page faults per n = 100 Hessian, 0 when released).
-        table[position] = None
-        operands, back = parents[position], backs[position]
-        grads: tuple[Any, ...]
-        kind = type(back)
-        if kind is float:  # one operand at floats: its position and the partial
-            operands, grads = (operands,), (g * back,)
-        elif kind is tuple:  # two operands at floats: their partials
-            grads = (g * back[0], g * back[1])
-        elif kind is Vjp:
-            grads = _entry_batch(back, g, b)
-        elif kind is _Partials:  # partials at floats of several operands
-            partials = back.partials
-            grads = tuple(g * d for d in partials) if type(partials) is tuple else (g * partials,)
-        else:  # a closure: per cotangent, at operands whose shapes we know
-            # (a network entry's one-pass rule at first order, or a lifted rule of yours)
-            shapes = [_shape(backs, leaves, p) if p >= 0 else () for p in operands]
-            grads = _closure_per_row(back, g, b, shapes, operands)
-        for p, gp in zip(operands, grads):  # noqa: B905  (same length by construction)
-            if p >= 0 and gp is not None:
-                held = table[p]
-                table[p] = gp if held is None else ieee.add(held, gp)
+    with quiet():  # once for the pass: IEEE specials arrive quietly (~1 µs a node saved)
+        for position in range(root, n_leaves - 1, -1):
+            g = table[position]
+            if g is None:
+                continue
+            # Released once pulled back (only the leaves' stacks are read after the pass):
+            # a stack is B cotangents, and keeping every node's to the end made the
+            # allocator take fresh pages for each (414 page faults per n = 100 Hessian).
+            table[position] = None
+            operands, back = parents[position], backs[position]
+            kind = type(back)
+            if kind is Vjp:  # the common node of a nested trace: inlined, no tuple built
+                _entry_batch(back, g, b, table, sums)
+                continue
+            grads: tuple[Any, ...]
+            if kind is float:  # one operand at floats: its position and the partial
+                operands, grads = (operands,), (g * back,)
+            elif kind is tuple:  # two operands at floats: their partials
+                grads = (g * back[0], g * back[1])
+            elif kind is _Partials:  # partials at floats of several operands
+                partials = back.partials
+                grads = (
+                    tuple(g * d for d in partials) if type(partials) is tuple else (g * partials,)
+                )
+            else:  # a closure: per cotangent, at operands whose shapes we know
+                # (a network entry's one-pass rule at first order, or a lifted rule of yours)
+                shapes = [_shape(backs, leaves, p) if p >= 0 else () for p in operands]
+                grads = _closure_per_row(back, g, b, shapes, operands)
+            for p, gp in zip(operands, grads):  # noqa: B905  (same length by construction)
+                if p >= 0 and gp is not None:
+                    _send(table, sums, p, gp)
     return table
 
 
-def _entry_batch(vjp: Vjp, gs: Any, b: int) -> tuple[Any, ...]:
-    """One recorded entry's vjps on a stack: its batch rules, or its vjps per row."""
+def _entry_batch(vjp: Vjp, gs: Any, b: int, table: list[Any], sums: set[int]) -> None:
+    """One recorded entry's vjps on a stack, added into ``table``: batch rules, or per row."""
     primitive = vjp.primitive
     vjps = primitive.vjps
     if vjps is None:
@@ -147,21 +153,36 @@ def _entry_batch(vjp: Vjp, gs: Any, b: int) -> tuple[Any, ...]:
     variadic = primitive.arity < 0
     y = np.float64(vjp.y) if type(vjp.y) is float else vjp.y
     xs, params = vjp.xs, vjp.params
-    out: list[Any] = []
-    with quiet():
-        for i, p in enumerate(vjp.parents):
-            index = 0 if variadic else i
-            f = vjps[index]
-            if p < 0 or f is None:
-                out.append(None)
-                continue
-            head = (i,) if variadic else ()
-            rule = rules[index] if rules is not None else None
-            r = NotImplemented if rule is None else rule(*head, gs, y, *xs, **params)
-            if r is NotImplemented:
-                r = [f(*head, gs[k], y, *xs, **params) for k in range(b)]
-            out.append(_stack(r, b, shape_of(xs[i])))
-    return tuple(out)
+    for i, p in enumerate(vjp.parents):
+        if p < 0:
+            continue
+        index = 0 if variadic else i
+        f = vjps[index]
+        if f is None:
+            continue
+        head = (i,) if variadic else ()
+        rule = rules[index] if rules is not None else None
+        r = NotImplemented if rule is None else rule(*head, gs, y, *xs, **params)
+        if r is NotImplemented:
+            r = [f(*head, gs[k], y, *xs, **params) for k in range(b)]
+        _send(table, sums, p, _stack(r, b, shape_of(xs[i])))
+
+
+def _send(table: list[Any], sums: set[int], p: int, gp: Any) -> None:
+    """Add the stack ``gp`` into node ``p``'s: a reused value sums its cotangents.
+
+    The first stack to arrive is held as it is (a vjp may return its cotangent
+    itself, or a view, so it may be another node's too); the first sum is a new
+    array, which is this pass's own, so later stacks are added into it in place.
+    """
+    held = table[p]
+    if held is None:
+        table[p] = gp
+    elif p in sums:
+        np.add(held, gp, out=held)  # quiet (the pass's context): the IEEE sum
+    else:
+        table[p] = held + gp
+        sums.add(p)
 
 
 def _closure_per_row(
@@ -238,12 +259,22 @@ def widest(back: Any) -> int:
     if type(back) is not _TracePullback:
         raise Unbatchable("not the pullback of a traced function")
     _, _, backs, leaves = back.graph()
-    sizes = [np.size(concrete(leaf)) for leaf in leaves]
-    for vjp in backs:
-        if type(vjp) is Vjp:
-            sizes.append(np.size(vjp.y))
-            sizes.extend(np.size(x) for x in vjp.xs)
-    return max(1, *sizes)
+    most = 1
+    for leaf in leaves:
+        most = max(most, int(np.size(concrete(leaf))))
+    ndarray = np.ndarray
+    for vjp in backs:  # a plain loop: it runs on every Jacobian, and a graph has many nodes
+        if type(vjp) is Vjp:  # the other forms are partials at floats: size 1
+            y = vjp.y
+            if type(y) is ndarray and y.size > most:
+                most = y.size
+            for x in vjp.xs:  # float operands are float64 scalars: size 1
+                if type(x) is ndarray:
+                    if x.size > most:
+                        most = x.size
+                elif type(x) is not np.float64 and np.size(x) > most:
+                    most = int(np.size(x))
+    return most
 
 
 def in_stacks(pull: Any, seed_shape: tuple[int, ...], width: int) -> Any:
@@ -262,7 +293,7 @@ def in_stacks(pull: Any, seed_shape: tuple[int, ...], width: int) -> Any:
     array([[2., 0.],
            [0., 2.]])
     """
-    n = int(np.prod(seed_shape, dtype=np.int64))
+    n = math.prod(seed_shape)
     chunk = max(1, min(n, _BUDGET // max(n, width, 1)))
     parts = []
     for start in range(0, n, chunk):

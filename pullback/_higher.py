@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
@@ -78,12 +79,23 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         y, back = f(x)  # a traced rule checks its argument; its pullback is the graph's
     else:
         y, back = pullback(f, x)
-    shape = np.shape(y)
-    if mode == "auto" and 0 < np.size(x) < np.prod(shape, dtype=np.int64):
+    if mode == "auto" and 0 < np.size(x) < math.prod(np.shape(y)):
         return jacobian_forward(f, x)  # fewer inputs than outputs: a push per input
+    return _rows(y, back, x, nested)
+
+
+def _rows(y: Any, back: Any, x: Any, nested: bool) -> Any:
+    """The Jacobian from one forward call ``y, back``: every output element pulled back.
+
+    All the seeds at once, stacked, when ``x`` is concrete; one by one inside
+    traced code (so that they are recorded) or for a graph the batched pass
+    cannot carry.
+    """
+    shape = np.shape(y)
     if not shape and type(concrete_of(y)) is float:
         return back(1.0)
-    if np.prod(shape) == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
+    n_out = math.prod(shape)
+    if n_out == 0 or np.size(x) == 0:  # no element to seed, or none to differentiate
         return np.zeros(shape + np.shape(x))
     if not nested:
         try:
@@ -93,7 +105,7 @@ def jacobian(f: Callable[..., Any], x: Any, mode: str = "auto") -> Any:
         else:
             return np.reshape(rows, shape + np.shape(x))
     rows = []
-    for i in range(int(np.prod(shape))):
+    for i in range(n_out):
         seed = np.zeros(shape)
         seed.flat[i] = 1.0
         row = back(seed)
@@ -135,7 +147,13 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
     """
     require_callable(f, "hessian")
     traced = f if isinstance(f, TracedRule) else trace(lift(f))
-    if not is_traced(x):
+    nested = is_traced(x)
+    if not nested:
         x = as_value(x, f"hessian({rule_name(f)})")
     gradient_of = trace(lambda v: gradient(traced, v))
-    return jacobian(gradient_of, x)
+    # Reverse over reverse: the traced gradient's rows, all pulled back in one batched
+    # pass. (Forward over reverse, every basis tangent pushed through the gradient's
+    # transpose at once, measured 1.5-1.9x slower at every n from 2 to 100: it records
+    # one backward pass more.) Straight to the rows: jacobian's checks are done here.
+    y, back = pullback(gradient_of, x) if nested else gradient_of(x)
+    return _rows(y, back, x, nested)

@@ -421,6 +421,34 @@ def test_jacobian_and_hessian_equal_the_per_row_results() -> None:
     assert_same_rows(pb.hessian(rosenbrock, x), per_row(second, (5,)))
 
 
+def _central_jacobian(g: Callable[[Array], Any], x: Array, h: float = 1e-5) -> Array:
+    """Columns ``(g(x + h e_j) - g(x - h e_j)) / 2h``: the Jacobian of ``g`` by differences."""
+    columns = []
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e[j] = h
+        columns.append((np.asarray(g(x + e)) - np.asarray(g(x - e))) / (2 * h))
+    return np.stack(columns, axis=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hessian_against_differences_of_the_gradient_and_forward_over_reverse(
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=4)
+    w = rng.normal(size=(4, 4))
+    f = pb.trace(lambda v: np.sum(np.sin(w @ v) * v) + np.sum(v**2) * v[0])
+    h = pb.hessian(f, x)
+    np.testing.assert_allclose(h, _central_jacobian(lambda p: pb.gradient(f, p), x), rtol=1e-6)
+    gradient_of = pb.trace(lambda v: pb.gradient(f, v))
+    np.testing.assert_allclose(h, pb.jacobian(gradient_of, x, mode="forward"), rtol=1e-12)
+    # Nested (a traced x): the third derivative, d/dx of sum(H(x)), against differences of H.
+    third = pb.gradient(pb.trace(lambda v: np.sum(pb.hessian(f, v))), x)
+    expected = _central_jacobian(lambda p: np.sum(pb.hessian(f, p)), x)
+    np.testing.assert_allclose(third, expected, rtol=1e-6, atol=1e-8)
+
+
 def test_a_float_input_and_a_matrix_output() -> None:
     f = pb.trace(lambda t: np.outer(np.stack([t, t * t]), np.stack([1.0, np.sin(t)])))
     t = 0.7
