@@ -153,7 +153,7 @@ def hessian(f: Callable[..., Any], x: Any) -> Any:
     gradient_of = trace(lambda v: gradient(traced, v))
     # Reverse over reverse: the traced gradient's rows, all pulled back in one batched
     # pass. (Forward over reverse, every basis tangent pushed through the gradient's
-    # transpose at once, measured 1.5-1.9x slower at every n from 2 to 100: it records
+    # transpose at once, measured 1.4-1.8x slower at every n from 2 to 100: it records
     # one backward pass more.) Straight to the rows: jacobian's checks are done here.
     y, back = pullback(gradient_of, x) if nested else gradient_of(x)
     return _rows(y, back, x, nested)
