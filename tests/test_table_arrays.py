@@ -1142,7 +1142,7 @@ def assign(v: Any) -> Any:
         (lambda v: np.sum(np.linalg.svd(np.outer(v, v))[1]), r"np\.linalg\.svd"),
         (lambda v: np.sum(np.array([v[0], v[1]])), r"np\.stack"),
         (lambda v: np.sum(np.asarray(v)), r"np\.asarray"),
-        (lambda v: np.sum(np.cumprod(v)), r"np\.cumprod"),
+        (lambda v: np.sum(np.convolve(v, v)), r"np\.convolve"),
         (lambda v: np.linalg.norm(np.outer(v, v), ord=2), r"ord=2 over 2 axes"),
         (lambda v: np.sum(np.reshape(v, (3, 1), order="F")), r"order='C'"),
         (lambda v: np.sum(np.stack([v, v], out=np.zeros((2, 3)))), r"np\.stack: out="),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import binary, elementwise, library, linalg, reductions, shapes  # noqa: F401
+from . import binary, elementwise, library, linalg, reductions, shapes, statistics  # noqa: F401
 from .entry import Composite, Primitive
 
 __all__ = ["FUNCTIONS", "UFUNCS", "Composite", "Primitive"]
@@ -18,6 +18,7 @@ UFUNCS: dict[Any, Primitive] = {**elementwise.UNARY, **binary.BINARY, **linalg.U
 
 FUNCTIONS: dict[Any, Primitive | Composite] = {
     **reductions.FUNCTIONS,
+    **statistics.FUNCTIONS,
     **shapes.FUNCTIONS,
     **linalg.FUNCTIONS,
 }

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from .._table import binary, elementwise, library, linalg, reductions, shapes
+from .._table import binary, elementwise, library, linalg, reductions, shapes, statistics
 from .._table.entry import Composite, Primitive
 from .dispatch import CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, numpy_name
 from .methods import ArrayMethods
@@ -86,7 +86,12 @@ def coverage() -> dict[str, int]:
     True
     """
     differentiable = len(elementwise.UNARY) + len(binary.BINARY) + len(linalg.UFUNCS)
-    functions = {**reductions.FUNCTIONS, **shapes.FUNCTIONS, **linalg.FUNCTIONS}
+    functions = {
+        **reductions.FUNCTIONS,
+        **statistics.FUNCTIONS,
+        **shapes.FUNCTIONS,
+        **linalg.FUNCTIONS,
+    }
     functions_only = [f for f in functions if f not in linalg.UFUNCS]
     return {
         "numpy functions": differentiable
@@ -133,6 +138,10 @@ def render() -> str:
         "## Reductions",
         "",
         *_rows(_grouped(reductions.FUNCTIONS)),
+        "",
+        "## Statistics (running products, averages, skipping nan, quantiles)",
+        "",
+        *_rows(_grouped(statistics.FUNCTIONS)),
         "",
         "## Linear algebra",
         "",
