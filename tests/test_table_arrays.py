@@ -1139,7 +1139,7 @@ def assign(v: Any) -> Any:
         (assign, r"x\[\.\.\.\] = v"),
         (in_place_add, r"x \+= y"),
         (lambda v: np.sum(v, out=np.zeros(())), r"np\.sum: out="),
-        (lambda v: np.sum(np.linalg.svd(np.outer(v, v))[1]), r"np\.linalg\.svd"),
+        (lambda v: np.sum(np.linalg.eigvals(np.outer(v, v))), r"np\.linalg\.eigvals"),
         (lambda v: np.sum(np.array([v[0], v[1]])), r"np\.stack"),
         (lambda v: np.sum(np.asarray(v)), r"np\.asarray"),
         (lambda v: np.sum(np.convolve(v, v)), r"np\.convolve"),

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import binary, elementwise, library, linalg, reductions, shapes, statistics  # noqa: F401
+from . import (  # noqa: F401
+    binary,
+    chains,
+    elementwise,
+    library,
+    linalg,
+    reductions,
+    shapes,
+    spectral,
+    statistics,
+)
 from .entry import Composite, Primitive
 
 __all__ = ["FUNCTIONS", "UFUNCS", "Composite", "Primitive"]
@@ -21,5 +31,7 @@ FUNCTIONS: dict[Any, Primitive | Composite] = {
     **statistics.FUNCTIONS,
     **shapes.FUNCTIONS,
     **linalg.FUNCTIONS,
+    **spectral.FUNCTIONS,
+    **chains.FUNCTIONS,
 }
 """NumPy function -> entry (``np.sum``, ``np.reshape``, ``np.linalg.inv``)."""

@@ -10,7 +10,17 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from .._table import binary, elementwise, library, linalg, reductions, shapes, statistics
+from .._table import (
+    binary,
+    chains,
+    elementwise,
+    library,
+    linalg,
+    reductions,
+    shapes,
+    spectral,
+    statistics,
+)
 from .._table.entry import Composite, Primitive
 from .dispatch import CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, numpy_name
 from .methods import ArrayMethods
@@ -91,6 +101,8 @@ def coverage() -> dict[str, int]:
         **statistics.FUNCTIONS,
         **shapes.FUNCTIONS,
         **linalg.FUNCTIONS,
+        **spectral.FUNCTIONS,
+        **chains.FUNCTIONS,
     }
     functions_only = [f for f in functions if f not in linalg.UFUNCS]
     return {
@@ -146,6 +158,10 @@ def render() -> str:
         "## Linear algebra",
         "",
         *_rows(_grouped(linalg.FUNCTIONS)),
+        "",
+        "## Decompositions and chained products",
+        "",
+        *_rows(_grouped({**spectral.FUNCTIONS, **chains.FUNCTIONS})),
         "",
         "## Shapes, joins and selections",
         "",

@@ -1,11 +1,14 @@
-"""The statistics family (cumprod, average, ptp, the nan-skipping reductions, median, quantiles)
-and the reductions' ``where=`` and ``initial=``, walked as ``test_table_arrays`` walks its tables.
+"""The families beside ``test_table_arrays``' three, walked as it walks its tables: statistics
+(cumprod, average, ptp, the nan-skipping reductions, median, quantiles), spectral decompositions
+(eigh, eigvalsh, svd, pinv), chained products (matrix_power, multi_dot, vdot), and the reductions'
+``where=`` and ``initial=``.
 
 Each program is checked the same four ways: its whole Jacobian against 5-point
 central differences of NumPy's own function, its traced value against NumPy's
 bit for bit, its method spelling, and a Hessian-vector product against
 differences of the gradient. Then the edges: zeros in a running product, nan
-in the nan-skipping family and in order statistics, the errors NumPy gives.
+in the nan-skipping family and in order statistics, equal eigenvalues, the
+errors NumPy gives.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pullback as pb
-from pullback._table import statistics
+from pullback._table import chains, spectral, statistics
 
 from . import test_table_arrays as arrays
-from .test_table_arrays import Array, Case, Sampler, case, distinct
+from .helpers import five_point
+from .test_table_arrays import Array, Case, Sampler, case, distinct, gram, well_conditioned
 
 MASK = np.array([[True, False, True, True], [False, True, True, True], [True, True, False, True]])
 ROW_MASK = np.array([True, False, True, True])
 WEIGHTS = np.array([1.0, 2.0, 0.5, 3.0])
+NO_RTOL: Any = None  # pinv's rtol=None: NumPy's default cutoff (its stubs do not take None)
 
 
 def with_zeros(*shape: int) -> Sampler:
@@ -56,6 +61,23 @@ def positive(*shape: int) -> Sampler:
 
     def sample(rng: np.random.Generator) -> Array:
         return rng.uniform(0.5, 2.0, size=shape)
+
+    return sample
+
+
+def separated(*shape: int) -> Sampler:
+    """Matrices near diag(k, ..., 2, 1) (rectangular): singular values 1 apart, none near 0.
+
+    Where two singular values are close, the SVD's vectors turn fast (1/(s_j² - s_i²)),
+    and differences of step 1e-3 lose their digits; these stay well away.
+    """
+
+    def sample(rng: np.random.Generator) -> Array:
+        m, n = shape[-2:]
+        k = min(m, n)
+        base = np.zeros((m, n))
+        base[range(k), range(k)] = np.arange(k, 0, -1) + 0.5
+        return base + rng.normal(size=shape) * 0.15
 
     return sample
 
@@ -113,8 +135,51 @@ CASES: dict[Any, list[Case]] = {
         case(lambda x: np.percentile(x, 37.5, axis=1), distinct(3, 4)),
         case(lambda x: np.percentile(x, [10, 90]), distinct(3, 4)),
     ],
+    # -- spectral (symmetric inputs through gram: its gradient is the symmetric part)
+    np.linalg.eigh: [
+        case(lambda x: np.linalg.eigh(gram(x)), (3, 3)),
+        case(lambda x: np.linalg.eigh(gram(x), UPLO="U").eigenvectors ** 2, (3, 3)),
+        case(lambda x: np.linalg.eigh(gram(x)), (2, 3, 3)),
+    ],
+    np.linalg.eigvalsh: [
+        case(lambda x: np.linalg.eigvalsh(gram(x)), (3, 3)),
+        case(lambda x: np.linalg.eigvalsh(gram(x), UPLO="U"), (2, 3, 3)),
+    ],
+    np.linalg.svd: [
+        case(lambda x: np.linalg.svd(x), separated(3, 3)),
+        case(lambda x: np.linalg.svd(x, full_matrices=False), separated(4, 2)),
+        case(lambda x: np.linalg.svd(x, full_matrices=False), separated(2, 4)),
+        case(lambda x: np.linalg.svd(x, full_matrices=False).U, separated(2, 3, 2)),
+        case(lambda x: np.linalg.svd(x, compute_uv=False), separated(3, 4)),
+        case(lambda x: np.linalg.svd(x, compute_uv=False), separated(2, 4, 3)),
+    ],
+    np.linalg.pinv: [
+        case(lambda x: np.linalg.pinv(x), separated(3, 2)),
+        case(lambda x: np.linalg.pinv(x, rtol=NO_RTOL), separated(2, 4)),
+        case(lambda x: np.linalg.pinv(x, rcond=1e-10), separated(2, 3, 3)),
+    ],
+    # -- chained products
+    np.linalg.matrix_power: [
+        case(lambda x: np.linalg.matrix_power(x, 0) * x, (3, 3)),
+        case(lambda x: np.linalg.matrix_power(x, 1), (3, 3)),
+        case(lambda x: np.linalg.matrix_power(x, 3), (3, 3)),
+        case(lambda x: np.linalg.matrix_power(x, 7), (2, 3, 3)),
+        case(lambda x: np.linalg.matrix_power(x, -2), well_conditioned(3)),
+    ],
+    np.linalg.multi_dot: [
+        case(lambda a, b: np.linalg.multi_dot([a, b]), (3, 4), (4, 2)),
+        case(lambda a, b, c: np.linalg.multi_dot([a, b, c]), (3, 4), (4, 2), (2, 5)),
+        case(lambda a, b, c: np.linalg.multi_dot([a, b, c]), (5, 2), (2, 4), (4, 3)),
+        case(lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]), (3, 4), (4, 2), (2, 5), (5, 2)),
+        case(lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]), (4,), (4, 2), (2, 5), (5,)),
+        case(lambda a, b, c: np.linalg.multi_dot([a, b, c]), (4,), (4, 2), (2, 5)),
+    ],
+    np.vdot: [
+        case(lambda a, b: np.vdot(a, b), (2, 3), (3, 2)),
+        case(lambda a, b: np.vdot(a, b), (4,), (4,)),
+    ],
 }
-"""One list per function of ``statistics.FUNCTIONS``."""
+"""One list per function of the three families."""
 
 OPTIONS: list[Case] = [
     case(lambda x: np.sum(x, axis=1, where=MASK), (3, 4)),
@@ -150,8 +215,9 @@ def method_cases() -> list[Any]:
     ]
 
 
-def test_every_entry_of_the_family_has_cases() -> None:
-    assert set(CASES) == set(statistics.FUNCTIONS)
+def test_every_entry_of_the_families_has_cases() -> None:
+    families = {**statistics.FUNCTIONS, **spectral.FUNCTIONS, **chains.FUNCTIONS}
+    assert set(CASES) == set(families)
     assert all(CASES.values())
 
 
@@ -320,6 +386,58 @@ def test_refused_with_numpys_error_and_the_name_of_the_call(
 ) -> None:
     with pytest.raises(error, match=message):
         pb.gradient(pb.trace(lambda v: np.sum(f(v))), np.array([1.0, 2.0, 3.0]))
+
+
+def test_eigenvalues_of_equal_eigenvalues_have_their_gradient() -> None:
+    # At a = I every eigenvalue is 1: Σ w is the trace (gradient I), and the top
+    # eigenvalue's gradient is vvᵀ for the vector eigvalsh's pullback picks.
+    a = np.eye(3)
+    assert np.array_equal(pb.gradient(pb.trace(lambda a: np.sum(np.linalg.eigvalsh(a))), a), a)
+    g = pb.gradient(pb.trace(lambda a: np.linalg.eigvalsh(a)[-1]), a)
+    v = np.linalg.eigh(a).eigenvectors[:, -1]
+    np.testing.assert_allclose(g, np.outer(v, v), atol=1e-15)
+
+
+def test_a_projector_onto_equal_eigenvalues_has_a_finite_gradient() -> None:
+    # diag(1, 1, 3) plus a symmetric perturbation: the projector onto the two equal
+    # eigenvalues' span depends on the vectors only through the span, so its
+    # derivative is finite and the 1/(w_j - w_i) terms of the tie are rightly 0.
+    base = np.diag([1.0, 1.0, 3.0])
+    d = np.array([[0.0, 0.3, 0.2], [0.3, 0.0, -0.1], [0.2, -0.1, 0.0]])
+
+    def projector(t: Any) -> Any:
+        v = np.linalg.eigh(base + t * d).eigenvectors[:, :2]
+        return np.sum((v @ v.T) * d)
+
+    g = pb.gradient(pb.trace(projector), 0.0)
+    assert np.isfinite(g)
+    np.testing.assert_allclose(g, five_point(lambda t: float(projector(t)), 0.0, 1e-4), rtol=1e-6)
+
+
+def test_singular_values_of_equal_singular_values_have_their_gradient() -> None:
+    a = np.diag([2.0, 2.0])
+    g = pb.gradient(pb.trace(lambda a: np.sum(np.linalg.svd(a, compute_uv=False))), a)
+    np.testing.assert_allclose(g, np.eye(2), atol=1e-15)  # the nuclear norm's gradient U Vᵀ
+
+
+@pytest.mark.parametrize(
+    ("f", "error", "message"),
+    [
+        (lambda v: np.linalg.svd(v), TypeError, r"full_matrices=True of a non-square"),
+        (lambda v: np.linalg.svd(v, hermitian=True), TypeError, r"hermitian=True"),
+        (lambda v: np.linalg.eigh(v), ValueError, r"np\.linalg\.eigh: expected .* square"),
+        (lambda v: np.linalg.eigvalsh(v[:2, :2], UPLO="X"), ValueError, r"UPLO argument"),  # type: ignore[call-overload]
+        (lambda v: np.linalg.matrix_power(v[:2, :2], 1.5), TypeError, r"must be an integer"),  # type: ignore[arg-type]
+        (lambda v: np.linalg.multi_dot([v, v.T, v[None]]), ValueError, r"3-dimensional"),
+        (lambda v: np.linalg.multi_dot([v]), ValueError, r"at least two arrays"),
+        (lambda v: np.linalg.pinv(v, rcond=1e-3, rtol=1e-3), ValueError, r"can't be both set"),
+    ],
+)
+def test_linear_algebra_refusals_name_the_call(
+    f: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        pb.gradient(pb.trace(lambda v: np.sum(f(v))), np.arange(6.0).reshape(2, 3) + 1.0)
 
 
 # -- properties ---------------------------------------------------------------------------
