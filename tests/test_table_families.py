@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pullback as pb
-from pullback._table import chains, spectral, statistics
+from pullback._table import chains, spectral, statistics, windows
 
 from . import test_table_arrays as arrays
 from .helpers import five_point
@@ -80,6 +80,20 @@ def separated(*shape: int) -> Sampler:
         return base + rng.normal(size=shape) * 0.15
 
     return sample
+
+
+WINDOWS = np.lib.stride_tricks.sliding_window_view
+
+
+def conv(x: Any, w: Any) -> Any:
+    """A convolution layer (N, C, H, W) * (F, C, 3, 3), padding 1, stride 1: a functional im2col."""
+    cols = WINDOWS(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
+    return np.einsum("nchwij,fcij->nfhw", cols, w)
+
+
+def max_pool(x: Any) -> Any:
+    """2 x 2 max pooling, stride 2."""
+    return np.max(WINDOWS(x, (2, 2), axis=(2, 3))[:, :, ::2, ::2], axis=(-2, -1))
 
 
 CASES: dict[Any, list[Case]] = {
@@ -178,8 +192,18 @@ CASES: dict[Any, list[Case]] = {
         case(lambda a, b: np.vdot(a, b), (2, 3), (3, 2)),
         case(lambda a, b: np.vdot(a, b), (4,), (4,)),
     ],
+    # -- sliding windows: the functional im2col of convolution and pooling layers
+    np.lib.stride_tricks.sliding_window_view: [
+        case(lambda x: WINDOWS(x, 3), (6,)),
+        case(lambda x: WINDOWS(x, (2, 3)), (4, 5)),
+        case(lambda x: WINDOWS(x, 2, axis=1), (3, 4)),
+        case(lambda x: WINDOWS(x, (2, 3), axis=(-1, 0)), (4, 5)),
+        case(lambda x: WINDOWS(x, (3, 3), axis=(2, 3))[:, :, ::2, ::2], (2, 1, 6, 6)),
+        case(conv, (2, 2, 4, 4), (3, 2, 3, 3)),
+        case(max_pool, distinct(1, 2, 4, 4)),
+    ],
 }
-"""One list per function of the three families."""
+"""One list per function of the families."""
 
 OPTIONS: list[Case] = [
     case(lambda x: np.sum(x, axis=1, where=MASK), (3, 4)),
@@ -216,7 +240,12 @@ def method_cases() -> list[Any]:
 
 
 def test_every_entry_of_the_families_has_cases() -> None:
-    families = {**statistics.FUNCTIONS, **spectral.FUNCTIONS, **chains.FUNCTIONS}
+    families = {
+        **statistics.FUNCTIONS,
+        **spectral.FUNCTIONS,
+        **chains.FUNCTIONS,
+        **windows.FUNCTIONS,
+    }
     assert set(CASES) == set(families)
     assert all(CASES.values())
 
@@ -431,6 +460,10 @@ def test_singular_values_of_equal_singular_values_have_their_gradient() -> None:
         (lambda v: np.linalg.multi_dot([v, v.T, v[None]]), ValueError, r"3-dimensional"),
         (lambda v: np.linalg.multi_dot([v]), ValueError, r"at least two arrays"),
         (lambda v: np.linalg.pinv(v, rcond=1e-3, rtol=1e-3), ValueError, r"can't be both set"),
+        (lambda v: WINDOWS(v, 2), ValueError, r"window_shape must have one entry per"),
+        (lambda v: WINDOWS(v, (2, 2), axis=(1, 1)), TypeError, r"a repeated axis"),
+        (lambda v: WINDOWS(v, 4, axis=1), ValueError, r"cannot be larger"),
+        (lambda v: WINDOWS(v, 2, axis=1, writeable=True), TypeError, r"writeable=True"),
     ],
 )
 def test_linear_algebra_refusals_name_the_call(

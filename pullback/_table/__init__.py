@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     shapes,
     spectral,
     statistics,
+    windows,
 )
 from .entry import Composite, Primitive
 
@@ -33,5 +34,6 @@ FUNCTIONS: dict[Any, Primitive | Composite] = {
     **linalg.FUNCTIONS,
     **spectral.FUNCTIONS,
     **chains.FUNCTIONS,
+    **windows.FUNCTIONS,
 }
 """NumPy function -> entry (``np.sum``, ``np.reshape``, ``np.linalg.inv``)."""

@@ -56,7 +56,7 @@ def numpy_name(function: Any) -> str:
     module = getattr(function, "__module__", None) or "numpy"
     if module.startswith("numpy"):
         module = "np" + module[len("numpy") :]
-    if module.startswith("np._") or module.startswith("np.lib") or module == "np._core":
+    if module.startswith(("np._", "np.lib._")) or module == "np._core":
         module = "np"
     return f"{module}.{function.__name__}"
 

@@ -20,6 +20,7 @@ from .._table import (
     shapes,
     spectral,
     statistics,
+    windows,
 )
 from .._table.entry import Composite, Primitive
 from .dispatch import CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, numpy_name
@@ -103,6 +104,7 @@ def coverage() -> dict[str, int]:
         **linalg.FUNCTIONS,
         **spectral.FUNCTIONS,
         **chains.FUNCTIONS,
+        **windows.FUNCTIONS,
     }
     functions_only = [f for f in functions if f not in linalg.UFUNCS]
     return {
@@ -165,7 +167,7 @@ def render() -> str:
         "",
         "## Shapes, joins and selections",
         "",
-        *_rows(_grouped(shapes.FUNCTIONS)),
+        *_rows(_grouped({**shapes.FUNCTIONS, **windows.FUNCTIONS})),
         "",
         "Indexing `x[key]` (basic, advanced, boolean) is the `index` primitive; repeated "
         "indices add their cotangents. Integer and boolean arrays are constants.",
