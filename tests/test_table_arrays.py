@@ -1142,7 +1142,7 @@ def assign(v: Any) -> Any:
         (lambda v: np.sum(np.linalg.eigvals(np.outer(v, v))), r"np\.linalg\.eigvals"),
         (lambda v: np.sum(np.array([v[0], v[1]])), r"np\.stack"),
         (lambda v: np.sum(np.asarray(v)), r"np\.asarray"),
-        (lambda v: np.sum(np.convolve(v, v)), r"np\.convolve"),
+        (lambda v: np.sum(np.unwrap(v)), r"np\.unwrap"),
         (lambda v: np.linalg.norm(np.outer(v, v), ord=2), r"ord=2 over 2 axes"),
         (lambda v: np.sum(np.reshape(v, (3, 1), order="F")), r"order='C'"),
         (lambda v: np.sum(np.stack([v, v], out=np.zeros((2, 3)))), r"np\.stack: out="),

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import (  # noqa: F401
+    arrangements,
     binary,
+    calculus,
     chains,
     elementwise,
     library,
@@ -35,5 +37,7 @@ FUNCTIONS: dict[Any, Primitive | Composite] = {
     **spectral.FUNCTIONS,
     **chains.FUNCTIONS,
     **windows.FUNCTIONS,
+    **arrangements.FUNCTIONS,
+    **calculus.FUNCTIONS,
 }
 """NumPy function -> entry (``np.sum``, ``np.reshape``, ``np.linalg.inv``)."""

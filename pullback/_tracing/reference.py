@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._table import (
+    arrangements,
     binary,
+    calculus,
     chains,
     elementwise,
     library,
@@ -105,6 +107,8 @@ def coverage() -> dict[str, int]:
         **spectral.FUNCTIONS,
         **chains.FUNCTIONS,
         **windows.FUNCTIONS,
+        **arrangements.FUNCTIONS,
+        **calculus.FUNCTIONS,
     }
     functions_only = [f for f in functions if f not in linalg.UFUNCS]
     return {
@@ -165,9 +169,13 @@ def render() -> str:
         "",
         *_rows(_grouped({**spectral.FUNCTIONS, **chains.FUNCTIONS})),
         "",
+        "## Numerical calculus and signals",
+        "",
+        *_rows(_grouped(calculus.FUNCTIONS)),
+        "",
         "## Shapes, joins and selections",
         "",
-        *_rows(_grouped({**shapes.FUNCTIONS, **windows.FUNCTIONS})),
+        *_rows(_grouped({**shapes.FUNCTIONS, **windows.FUNCTIONS, **arrangements.FUNCTIONS})),
         "",
         "Indexing `x[key]` (basic, advanced, boolean) is the `index` primitive; repeated "
         "indices add their cotangents. Integer and boolean arrays are constants.",
