@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import pullback as pb
 from pullback._table import arrangements, calculus, chains, spectral, statistics, windows
+from pullback._table.ufunc_composites import UFUNC_COMPOSITES
 
 from . import test_table_arrays as arrays
 from .helpers import five_point
@@ -54,6 +55,19 @@ def with_nans(*shape: int) -> Sampler:
         return x
 
     return sample
+
+
+def mantissas(*shape: int) -> Sampler:
+    """±[0.55, 0.95]·2^k: away from the powers of two, where frexp's mantissa jumps."""
+
+    def sample(rng: np.random.Generator) -> Array:
+        m = rng.uniform(0.55, 0.95, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        return np.asarray(np.ldexp(m, rng.integers(-3, 4, size=shape)), dtype=np.float64)
+
+    return sample
+
+
+NOT_WHOLE = arrays.away_from([float(k) for k in range(-4, 5)], 5)
 
 
 def positive(*shape: int) -> Sampler:
@@ -284,6 +298,26 @@ CASES: dict[Any, list[Case]] = {
         case(lambda x: np.corrcoef(x), (3, 6)),
         case(lambda x: np.corrcoef(x), (6,)),
     ],
+    # -- ufuncs written with entries
+    np.divmod: [case(lambda a, b: np.divmod(a, b), NOT_WHOLE, positive(5))],
+    np.modf: [case(lambda x: np.modf(x), NOT_WHOLE)],
+    np.frexp: [case(lambda x: np.frexp(x)[0] + np.frexp(x)[1], mantissas(5))],
+    np.copysign: [
+        case(lambda a, b: np.copysign(a, b), (5,), (5,)),
+        case(lambda a, b: np.copysign(a, b), (2, 3), (3,)),
+    ],
+    np.ldexp: [
+        case(lambda x: np.ldexp(x, np.array([1, -2, 3, 0, 5])), (5,)),
+        case(lambda x: np.ldexp(x, np.array([[3], [-2]])), (2, 3)),
+        case(lambda x: np.ldexp(x, 60), (3,)),
+    ],
+    np.conjugate: [case(lambda x: np.conjugate(x) * x, (5,))],
+    np.vecdot: [
+        case(lambda a, b: np.vecdot(a, b), (3, 4), (3, 4)),
+        case(lambda a, b: np.vecdot(a, b, axis=0), (3, 4), (3, 1)),  # type: ignore[call-overload]
+    ],
+    np.matvec: [case(lambda a, b: np.matvec(a, b), (2, 3, 4), (4,))],
+    np.vecmat: [case(lambda a, b: np.vecmat(a, b), (3,), (2, 3, 4))],
 }
 """One list per function of the families."""
 
@@ -329,6 +363,7 @@ def test_every_entry_of_the_families_has_cases() -> None:
         **windows.FUNCTIONS,
         **arrangements.FUNCTIONS,
         **calculus.FUNCTIONS,
+        **UFUNC_COMPOSITES,
     }
     assert set(CASES) == set(families)
     assert all(CASES.values())
@@ -507,6 +542,14 @@ def test_refused_with_numpys_error_and_the_name_of_the_call(
 ) -> None:
     with pytest.raises(error, match=message):
         pb.gradient(pb.trace(lambda v: np.sum(f(v))), np.array([1.0, 2.0, 3.0]))
+
+
+def test_ldexp_past_the_range_of_a_power_of_two_is_numpys() -> None:
+    # 2^1100 alone overflows; ldexp(1e-300, 1100) is 1.36e31, and so is the traced value.
+    x = np.array([1e-300, -3e-310, 5e300])
+    n = np.array([1100, 1080, -1100])
+    y, _ = pb.trace(lambda v: np.ldexp(v, n))(x)
+    assert np.array_equal(y, np.ldexp(x, n))
 
 
 def test_eigenvalues_of_equal_eigenvalues_have_their_gradient() -> None:

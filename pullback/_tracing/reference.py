@@ -25,6 +25,7 @@ from .._table import (
     windows,
 )
 from .._table.entry import Composite, Primitive
+from .._table.ufunc_composites import UFUNC_COMPOSITES
 from .dispatch import CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, numpy_name
 from .methods import ArrayMethods
 
@@ -98,7 +99,9 @@ def coverage() -> dict[str, int]:
     >>> counts["numpy functions"] > 100
     True
     """
-    differentiable = len(elementwise.UNARY) + len(binary.BINARY) + len(linalg.UFUNCS)
+    differentiable = (
+        len(elementwise.UNARY) + len(binary.BINARY) + len(linalg.UFUNCS) + len(UFUNC_COMPOSITES)
+    )
     functions = {
         **reductions.FUNCTIONS,
         **statistics.FUNCTIONS,
@@ -152,6 +155,10 @@ def render() -> str:
         "## Elementwise, two operands (broadcasting)",
         "",
         *_rows(_grouped(dict(binary.BINARY))),
+        "",
+        "## Ufuncs written with entries (several outputs, vector products)",
+        "",
+        *_rows(_grouped(dict(UFUNC_COMPOSITES))),
         "",
         "## Reductions",
         "",
