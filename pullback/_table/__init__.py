@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import binary, elementwise, library, linalg, reductions, shapes  # noqa: F401
+from . import (  # noqa: F401
+    arrangements,
+    binary,
+    calculus,
+    chains,
+    elementwise,
+    library,
+    linalg,
+    reductions,
+    shapes,
+    spectral,
+    statistics,
+    windows,
+)
 from .entry import Composite, Primitive
 
 __all__ = ["FUNCTIONS", "UFUNCS", "Composite", "Primitive"]
@@ -18,7 +31,13 @@ UFUNCS: dict[Any, Primitive] = {**elementwise.UNARY, **binary.BINARY, **linalg.U
 
 FUNCTIONS: dict[Any, Primitive | Composite] = {
     **reductions.FUNCTIONS,
+    **statistics.FUNCTIONS,
     **shapes.FUNCTIONS,
     **linalg.FUNCTIONS,
+    **spectral.FUNCTIONS,
+    **chains.FUNCTIONS,
+    **windows.FUNCTIONS,
+    **arrangements.FUNCTIONS,
+    **calculus.FUNCTIONS,
 }
 """NumPy function -> entry (``np.sum``, ``np.reshape``, ``np.linalg.inv``)."""

@@ -50,9 +50,28 @@ def _ufunc_axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
 # -- sum ---------------------------------------------------------------------------------
 
 
-def sum_pullback(g: Any, y: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+def sum_pullback(
+    g: Any,
+    y: Any,
+    x: Any,
+    axis: tuple[int, ...] | None,
+    keepdims: bool,
+    where: Any = None,
+    initial: Any = None,
+) -> Any:
+    # where= (a constant mask, already x's shape) keeps the cotangent of the
+    # selected elements only; initial= is a constant, with no cotangent.
     shape = shape_of(x)
-    return np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
+    back = np.broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
+    return back if where is None else np.where(where, back, 0.0)
+
+
+def _sum_shifted(
+    x: Any, axis: tuple[int, ...] | None, keepdims: bool, where: Any = None, initial: Any = None
+) -> dict[str, Any]:
+    # The mask has x's shape, so it broadcasts over a leading batch axis as it is.
+    moved = {"axis": batched_axes(x, axis), "keepdims": keepdims}
+    return moved if where is None else {**moved, "where": where}
 
 
 SUM = Primitive(
@@ -60,13 +79,8 @@ SUM = Primitive(
     np.sum,
     (sum_pullback,),
     1,
-    doc="Sum over axes; dx = dy broadcast back.",
-    batch=(
-        batch_of_shapes(
-            sum_pullback,
-            lambda x, axis, keepdims: {"axis": batched_axes(x, axis), "keepdims": keepdims},
-        ),
-    ),
+    doc="Sum over axes (where=, initial= as NumPy's); dx = dy broadcast back, where selected.",
+    batch=(batch_of_shapes(sum_pullback, _sum_shifted),),
 )
 
 
@@ -172,14 +186,41 @@ def _summing(name: str, entry: Primitive) -> Callable[..., Any]:
         initial: Any = np._NoValue,
         where: Any = np._NoValue,
     ) -> Any:
-        refuse_keywords(name, dtype=dtype, out=out, initial=initial, where=where)
-        return entry(a, axis=_ufunc_axes_of(name, a, axis), keepdims=bool(keepdims))
+        axes = _ufunc_axes_of(name, a, axis)
+        if entry is SUM:
+            # NumPy's masked and seeded sums round differently from a sum of the
+            # masked array (another loop): the mask and the seed go to np.sum itself.
+            refuse_keywords(name, dtype=dtype, out=out)
+            params = {} if where is np._NoValue else {"where": _mask(name, where, a)}
+            if initial is not np._NoValue:
+                if is_traced(initial):
+                    raise TypeError(f"{name}: initial= must be a plain number, not traced")
+                params["initial"] = float(initial)
+            return entry(a, axis=axes, keepdims=bool(keepdims), **params)
+        # A product: the masked-out elements are 1 (the same numbers as NumPy's mask).
+        refuse_keywords(name, dtype=dtype, out=out, initial=initial)
+        if where is not np._NoValue:
+            a = np.where(_mask(name, where, a), a, 1.0)
+        return entry(a, axis=axes, keepdims=bool(keepdims))
 
     reduction.__name__ = reduction.__qualname__ = name[len("np.") :]
     return reduction
 
 
-def _extreme(name: str, entry: Primitive, pairwise: Any) -> Callable[..., Any]:
+def _mask(name: str, where: Any, a: Any) -> Any:
+    """A reduction's ``where=``: a boolean constant, broadcast to ``a``'s shape as NumPy does."""
+    if is_traced(where):
+        raise TypeError(f"{name}: where= must be a plain boolean array (a constant), not traced")
+    try:
+        return np.broadcast_to(np.asarray(where, dtype=bool), shape_of(a))
+    except ValueError:
+        raise ValueError(
+            f"{name}: where= of shape {np.shape(where)} does not broadcast to the "
+            f"array's shape {shape_of(a)}"
+        ) from None
+
+
+def _extreme(name: str, entry: Primitive, pairwise: Any, fill: float) -> Callable[..., Any]:
     """``np.max``/``np.min`` with NumPy's signature, for the entry."""
 
     def reduction(
@@ -190,8 +231,20 @@ def _extreme(name: str, entry: Primitive, pairwise: Any) -> Callable[..., Any]:
         initial: Any = np._NoValue,
         where: Any = np._NoValue,
     ) -> Any:
-        refuse_keywords(name, out=out, where=where)
-        y = entry(a, axis=_ufunc_axes_of(name, a, axis), keepdims=bool(keepdims))
+        refuse_keywords(name, out=out)
+        axes = _ufunc_axes_of(name, a, axis)
+        if where is not np._NoValue:
+            mask = _mask(name, where, a)
+            if initial is np._NoValue:
+                raise ValueError(
+                    f"{name}: with where=, initial= must be given too (as NumPy's: "
+                    f"{name[3:]} has no identity for the elements left out)"
+                )
+            # Masked-out elements become the far end (-inf for max): never the extreme
+            # unless the slice's own extreme is that infinity, which then shares its
+            # cotangent with them (and their shares are dropped by where).
+            a = np.where(mask, a, fill)
+        y = entry(a, axis=axes, keepdims=bool(keepdims))
         # initial= is one more element of every slice: a tie with it shares, as
         # np.maximum's and np.minimum's do.
         return y if initial is np._NoValue else pairwise(y, initial)
@@ -202,8 +255,8 @@ def _extreme(name: str, entry: Primitive, pairwise: Any) -> Callable[..., Any]:
 
 sum_ = _summing("np.sum", SUM)
 prod_ = _summing("np.prod", PROD)
-max_ = _extreme("np.max", MAX, np.maximum)
-min_ = _extreme("np.min", MIN, np.minimum)
+max_ = _extreme("np.max", MAX, np.maximum, -np.inf)
+min_ = _extreme("np.min", MIN, np.minimum, np.inf)
 
 
 # -- cumulative sums ---------------------------------------------------------------------
@@ -262,9 +315,23 @@ def mean_(
     *,
     where: Any = np._NoValue,
 ) -> Any:
-    refuse_keywords("np.mean", dtype=dtype, out=out, where=where)
+    refuse_keywords("np.mean", dtype=dtype, out=out)
     axes = _axes_of("np.mean", a, axis)
-    return SUM(a, axis=axes, keepdims=bool(keepdims)) / float(_count(a, axes))
+    selected, count = _selected(a, axes, where, bool(keepdims), "np.mean")
+    return SUM(a, axis=axes, keepdims=bool(keepdims), **selected) / count
+
+
+def _selected(a: Any, axes: Any, where: Any, keepdims: bool, name: str) -> tuple[Any, Any]:
+    """``where=`` as SUM's parameter (or none), and the count of the selected elements.
+
+    The count is a float, or an array shaped like the reduction for a mask that
+    leaves different numbers in different slices (0/0 is then nan, as NumPy's).
+    """
+    if where is np._NoValue:
+        return {}, float(_count(a, axes))
+    mask = _mask(name, where, a)
+    count = np.sum(mask, axis=axes, keepdims=keepdims).astype(np.float64)
+    return {"where": mask}, (float(count) if count.ndim == 0 else count)
 
 
 def var_(
@@ -279,16 +346,24 @@ def var_(
     mean: Any = np._NoValue,
     correction: Any = np._NoValue,
 ) -> Any:
-    refuse_keywords("np.var", dtype=dtype, out=out, where=where, mean=mean)
+    refuse_keywords("np.var", dtype=dtype, out=out, mean=mean)
     if correction is not np._NoValue:
         if ddof != 0:
             raise ValueError("np.var: ddof and correction can't be provided simultaneously")
         ddof = correction
     axes = _axes_of("np.var", a, axis)
-    centred = a - SUM(a, axis=axes, keepdims=True) / float(_count(a, axes))
-    return SUM(centred * centred, axis=axes, keepdims=bool(keepdims)) / float(
-        max(_count(a, axes) - ddof, 0)
-    )
+    if where is np._NoValue:
+        centred = a - SUM(a, axis=axes, keepdims=True) / float(_count(a, axes))
+        return SUM(centred * centred, axis=axes, keepdims=bool(keepdims)) / float(
+            max(_count(a, axes) - ddof, 0)
+        )
+    # NumPy's order with a mask: the mean of the selected, their squared deviations summed.
+    selected, count = _selected(a, axes, where, True, "np.var")
+    centred = a - SUM(a, axis=axes, keepdims=True, **selected) / count
+    dof = np.sum(selected["where"], axis=axes, keepdims=bool(keepdims)) - ddof
+    dof = np.maximum(dof, 0).astype(np.float64)
+    squares = SUM(centred * centred, axis=axes, keepdims=bool(keepdims), **selected)
+    return squares / (float(dof) if dof.ndim == 0 else dof)
 
 
 def std_(
@@ -303,8 +378,10 @@ def std_(
     mean: Any = np._NoValue,
     correction: Any = np._NoValue,
 ) -> Any:
-    refuse_keywords("np.std", dtype=dtype, out=out, where=where, mean=mean)
-    return np.sqrt(var_(a, axis=axis, ddof=ddof, keepdims=keepdims, correction=correction))
+    refuse_keywords("np.std", dtype=dtype, out=out, mean=mean)
+    return np.sqrt(
+        var_(a, axis=axis, ddof=ddof, keepdims=keepdims, where=where, correction=correction)
+    )
 
 
 # -- norms ---------------------------------------------------------------------------------
@@ -387,14 +464,14 @@ def norm_(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
 
 FUNCTIONS.update(
     {
-        np.sum: Composite("sum", sum_, "Sum over axes (np.sum, x.sum)."),
+        np.sum: Composite("sum", sum_, "Sum over axes (np.sum, x.sum; where=, initial=)."),
         np.prod: Composite("prod", prod_, "Product over axes (np.prod, x.prod)."),
         np.max: Composite("max", max_, "Largest element (np.max, np.amax, x.max).", _TIES),
         np.amax: Composite("max", max_, "Largest element (np.max, np.amax, x.max).", _TIES),
         np.min: Composite("min", min_, "Smallest element (np.min, np.amin, x.min).", _TIES),
         np.amin: Composite("min", min_, "Smallest element (np.min, np.amin, x.min).", _TIES),
         np.cumsum: Composite("cumsum", cumsum_, "Running sum along an axis."),
-        np.mean: Composite("mean", mean_, "Mean over axes: sum / count."),
+        np.mean: Composite("mean", mean_, "Mean over axes (where=): sum / count."),
         np.var: Composite("var", var_, "Variance over axes (ddof): mean squared deviation."),
         np.std: Composite(
             "std", std_, "Standard deviation: sqrt of var.", "at zero spread: nan, as sqrt'(0)·0"

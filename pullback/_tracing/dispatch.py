@@ -16,6 +16,7 @@ import numpy as np
 from .._table import FUNCTIONS, UFUNCS
 from .._table.entry import Composite, Primitive, normalize_axes, refuse_keywords
 from .._table.reductions import CUMSUM, MAX, MIN, PROD, SUM
+from .._table.ufunc_composites import UFUNC_COMPOSITES
 from .._values import concrete_of
 
 __all__ = ["CONSTANT_FUNCTIONS", "CONSTANT_UFUNCS", "array_function", "array_ufunc", "numpy_name"]
@@ -25,7 +26,7 @@ CONSTANT_UFUNCS = frozenset(
         np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
         np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
         np.isnan, np.isfinite, np.isinf, np.signbit, np.sign,
-        np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
+        np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.heaviside,
         np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
     }
 )  # fmt: skip
@@ -56,7 +57,7 @@ def numpy_name(function: Any) -> str:
     module = getattr(function, "__module__", None) or "numpy"
     if module.startswith("numpy"):
         module = "np" + module[len("numpy") :]
-    if module.startswith("np._") or module.startswith("np.lib") or module == "np._core":
+    if module.startswith(("np._", "np.lib._")) or module == "np._core":
         module = "np"
     return f"{module}.{function.__name__}"
 
@@ -93,6 +94,9 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
         if entry is not None:
             refuse_keywords(name, **kwargs)
             return entry(*inputs)
+        composite = UFUNC_COMPOSITES.get(ufunc)
+        if composite is not None:
+            return composite.function(*inputs, **kwargs)
     elif method == "reduce" and ufunc in _REDUCE:
         (x,) = inputs
         refuse_keywords(name, **{k: v for k, v in kwargs.items() if k not in ("axis", "keepdims")})

@@ -127,6 +127,7 @@ class ArrayMethods:
     max = _method(np.max)
     min = _method(np.min)
     cumsum = _method(np.cumsum)
+    cumprod = _method(np.cumprod)
     trace = _method(np.trace)
     dot = _method(np.dot)
     argmax = _method(np.argmax)

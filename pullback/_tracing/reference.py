@@ -10,8 +10,22 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from .._table import binary, elementwise, library, linalg, reductions, shapes
+from .._table import (
+    arrangements,
+    binary,
+    calculus,
+    chains,
+    elementwise,
+    library,
+    linalg,
+    reductions,
+    shapes,
+    spectral,
+    statistics,
+    windows,
+)
 from .._table.entry import Composite, Primitive
+from .._table.ufunc_composites import UFUNC_COMPOSITES
 from .dispatch import CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, numpy_name
 from .methods import ArrayMethods
 
@@ -85,8 +99,20 @@ def coverage() -> dict[str, int]:
     >>> counts["numpy functions"] > 100
     True
     """
-    differentiable = len(elementwise.UNARY) + len(binary.BINARY) + len(linalg.UFUNCS)
-    functions = {**reductions.FUNCTIONS, **shapes.FUNCTIONS, **linalg.FUNCTIONS}
+    differentiable = (
+        len(elementwise.UNARY) + len(binary.BINARY) + len(linalg.UFUNCS) + len(UFUNC_COMPOSITES)
+    )
+    functions = {
+        **reductions.FUNCTIONS,
+        **statistics.FUNCTIONS,
+        **shapes.FUNCTIONS,
+        **linalg.FUNCTIONS,
+        **spectral.FUNCTIONS,
+        **chains.FUNCTIONS,
+        **windows.FUNCTIONS,
+        **arrangements.FUNCTIONS,
+        **calculus.FUNCTIONS,
+    }
     functions_only = [f for f in functions if f not in linalg.UFUNCS]
     return {
         "numpy functions": differentiable
@@ -130,17 +156,33 @@ def render() -> str:
         "",
         *_rows(_grouped(dict(binary.BINARY))),
         "",
+        "## Ufuncs written with entries (several outputs, vector products)",
+        "",
+        *_rows(_grouped(dict(UFUNC_COMPOSITES))),
+        "",
         "## Reductions",
         "",
         *_rows(_grouped(reductions.FUNCTIONS)),
+        "",
+        "## Statistics (running products, averages, skipping nan, quantiles)",
+        "",
+        *_rows(_grouped(statistics.FUNCTIONS)),
         "",
         "## Linear algebra",
         "",
         *_rows(_grouped(linalg.FUNCTIONS)),
         "",
+        "## Decompositions and chained products",
+        "",
+        *_rows(_grouped({**spectral.FUNCTIONS, **chains.FUNCTIONS})),
+        "",
+        "## Numerical calculus and signals",
+        "",
+        *_rows(_grouped(calculus.FUNCTIONS)),
+        "",
         "## Shapes, joins and selections",
         "",
-        *_rows(_grouped(shapes.FUNCTIONS)),
+        *_rows(_grouped({**shapes.FUNCTIONS, **windows.FUNCTIONS, **arrangements.FUNCTIONS})),
         "",
         "Indexing `x[key]` (basic, advanced, boolean) is the `index` primitive; repeated "
         "indices add their cotangents. Integer and boolean arrays are constants.",
