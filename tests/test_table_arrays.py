@@ -1013,8 +1013,10 @@ def test_einsum_refuses_what_it_cannot_differentiate() -> None:
     x = np.ones((3, 3))
     with pytest.raises(TypeError, match="repeats an index"):
         pb.trace(lambda v: np.einsum("ii", v))(x)
-    with pytest.raises(TypeError, match="ellipsis"):
-        pb.trace(lambda v: np.sum(np.einsum("...i->...", v)))(x)
+    with pytest.raises(TypeError, match="an ellipsis whose dimensions broadcast"):
+        pb.trace(lambda v: np.sum(np.einsum("...i,...i", v, v[:1])))(x)
+    with pytest.raises(ValueError, match=r"no '\.\.\.' ellipsis provided"):
+        pb.trace(lambda v: np.sum(np.einsum("...i->i", v[None])))(x)
 
 
 def test_split_gives_a_list_of_traced_pieces() -> None:

@@ -336,8 +336,16 @@ OPTIONS: list[Case] = [
     case(lambda x: np.var(x, axis=1, where=MASK), (3, 4)),
     case(lambda x: np.var(x, where=MASK, ddof=1), (3, 4)),
     case(lambda x: np.std(x, axis=1, where=MASK, keepdims=True), (3, 4)),
+    # einsum's ellipsis, spelled out as letters of its own
+    case(lambda a, b: np.einsum("...i,...i", a, b), (2, 3), (2, 3)),
+    case(lambda a, b: np.einsum("...ij,...jk->...ik", a, b), (2, 3, 4), (2, 4, 2)),
+    case(lambda a, b: np.einsum("...ij,jk->...ik", a, b), (2, 2, 3, 4), (4, 2)),
+    case(lambda a, b: np.einsum("...ij,jk", a, b), (2, 3, 4), (4, 2)),
+    case(lambda a: np.einsum("i...j->ji...", a), (2, 3, 4)),
+    case(lambda a, b: np.einsum("...i,...i", a, b), (3,), (3,)),
 ]
-"""``where=`` and ``initial=`` of the reductions of ``test_table_arrays``."""
+"""Options of ``test_table_arrays``' functions: the reductions' ``where=`` and ``initial=``,
+einsum's ellipsis."""
 
 
 def all_cases() -> list[Any]:

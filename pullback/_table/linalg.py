@@ -213,9 +213,50 @@ EINSUM = Primitive(
     (einsum_pullback,),
     -1,
     batch=(einsum_batch,),
-    doc="Einstein summation with explicit or implicit subscripts.",
+    doc="Einstein summation with explicit or implicit subscripts (and ... for broadcast axes).",
     edge="an index repeated within one operand (a diagonal) is refused: use np.diagonal",
 )
+
+
+def _without_ellipsis(subscripts: str, arrays: list[Any]) -> str:
+    """The subscripts with each ``...`` spelled out as letters of their own (NumPy's meaning).
+
+    The dimensions an ellipsis stands for are right-aligned across the operands,
+    as NumPy broadcasts them; they must be equal here (a dimension of 1 against
+    n would need its cotangent summed, which the entry does not do).
+    """
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(arrays):
+        raise ValueError(f"np.einsum: {len(terms)} subscripts given for {len(arrays)} operands")
+    counts = [
+        ndim_of(a) - (len(t) - 3) if "..." in t else 0 for t, a in zip(terms, arrays, strict=True)
+    ]
+    width = max(counts)
+    letters = [c for c in string.ascii_letters if c not in subscripts][:width]
+    sizes: dict[str, int] = {}
+    for count, array in zip(counts, arrays, strict=True):
+        for letter, size in zip(letters[width - count :], shape_of(array)[:count], strict=True):
+            if sizes.setdefault(letter, size) != size:
+                raise TypeError(
+                    "np.einsum: an ellipsis whose dimensions broadcast (1 against n) is not "
+                    "supported in traced code; np.broadcast_to the operands first"
+                )
+    spelled = [
+        t.replace("...", "".join(letters[width - n :])) for t, n in zip(terms, counts, strict=True)
+    ]
+    ellipsis = "".join(letters)
+    if arrow:
+        if "..." not in output and width:
+            raise ValueError(
+                "np.einsum: output has more dimensions than subscripts given in einstein sum, "
+                "but no '...' ellipsis provided to broadcast the extra dimensions."
+            )
+        return ",".join(spelled) + "->" + output.replace("...", ellipsis)
+    # Implicit output: the ellipsis' dimensions, then the indices used once, sorted.
+    named = inputs.replace("...", "").replace(",", "")
+    once = "".join(sorted(c for c in set(named) if named.count(c) == 1))
+    return ",".join(spelled) + "->" + ellipsis + once
 
 
 def einsum_(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
@@ -228,7 +269,7 @@ def einsum_(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: An
         raise TypeError("np.einsum: give the subscripts as a string ('ij,jk->ik') in traced code")
     subscripts = subscripts.replace(" ", "")
     if "..." in subscripts:
-        raise TypeError("np.einsum: ellipsis ('...') subscripts are not supported in traced code")
+        subscripts = _without_ellipsis(subscripts, arrays)
     if "->" not in subscripts:
         letters = subscripts.replace(",", "")
         subscripts += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
