@@ -661,3 +661,73 @@ def test_masked_sums_and_means_are_numpys_bit_for_bit(seed: int, rows: int, cols
         assert np.array_equal(y, f(x))
         g = back(np.ones_like(y) if np.ndim(y) else 1.0)
         assert np.all(g[~mask] == 0.0)  # what the mask leaves out has no cotangent
+
+
+# -- random programs of the families ----------------------------------------------------------
+
+FamilyStep = Callable[[Any], Any]
+
+
+@st.composite
+def family_steps(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[str, FamilyStep]:
+    """One step of the families that keeps the value smooth (no sort, no kink), for ``shape``."""
+    ndim = len(shape)
+    axis = draw(st.integers(-ndim, ndim - 1))
+    n = shape[axis]
+    options: list[tuple[str, FamilyStep]] = [
+        (f"cumprod axis {axis}", lambda v: np.cumprod(v, axis=axis)),
+        ("polyval", lambda v: np.polyval([0.5, -1.0, 2.0], v)),
+        ("rot90", lambda v: np.rot90(v) if np.ndim(v) >= 2 else v[::-1]),
+    ]
+    if ndim >= 2:
+        w = np.linspace(0.5, 1.5, n)
+        along = np.reshape(w, [n if i == axis % ndim else 1 for i in range(ndim)])
+        options += [
+            (f"average axis {axis}", lambda v: np.average(v, axis=axis, weights=w)),
+            (f"trapezoid axis {axis}", lambda v: np.trapezoid(v, axis=axis)),
+            (f"vecdot axis {axis}", lambda v: np.vecdot(v, along, axis=axis)),  # type: ignore[call-overload]
+            (f"nanmean axis {axis}", lambda v: np.nanmean(v, axis=axis)),
+        ]
+    if n >= 2:
+        windows = np.lib.stride_tricks.sliding_window_view
+        options.append(
+            (f"window sums axis {axis}", lambda v: np.sum(windows(v, 2, axis=axis), axis=-1))
+        )
+    return draw(st.sampled_from(options))
+
+
+@st.composite
+def family_programs(draw: st.DrawFn) -> tuple[tuple[int, ...], list[tuple[str, FamilyStep]]]:
+    shape = tuple(draw(st.lists(st.integers(2, 4), min_size=1, max_size=3)))
+    steps: list[tuple[str, FamilyStep]] = []
+    current: Any = np.ones(shape)
+    for _ in range(draw(st.integers(1, 3))):
+        step = draw(family_steps(np.shape(current)))
+        steps.append(step)
+        current = step[1](current)
+        if np.ndim(current) == 0:
+            break
+    return shape, steps
+
+
+@settings(max_examples=40, deadline=None)
+@given(family_programs(), st.integers(0, 2**16))
+def test_random_programs_of_the_families_match_numpy_and_differences(
+    program: tuple[tuple[int, ...], list[tuple[str, FamilyStep]]], seed: int
+) -> None:
+    shape, steps = program
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 1.5, size=shape)  # products of moderate factors: no overflow, no 0
+
+    def run(v: Any) -> Any:
+        for _, step in steps:
+            v = step(v)
+        return v
+
+    expected = run(x)
+    weights = rng.normal(size=np.shape(expected))
+    scalar = arrays.Weighed(run, weights)
+    _, back = pb.pullback(pb.trace(scalar), x)
+    arrays.assert_same(scalar.seen[0], expected)  # NumPy's value, bit for bit
+    (numeric,) = arrays.numerical_gradients(scalar, [x])
+    arrays.assert_close(back(1.0), numeric)
