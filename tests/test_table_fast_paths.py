@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pullback as pb
-from pullback._table.binary import _power_da, _power_db
+from pullback._table.binary import BINARY, _power_da, _power_db
 from pullback._table.elementwise import strong_product, strong_zero
+from pullback._table.library import SIGMOID
 
 SPECIALS = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e308, 5e-324, -2.5, 3.0]
 numbers = st.one_of(st.sampled_from(SPECIALS), st.floats(allow_nan=True, allow_infinity=True))
@@ -115,3 +116,53 @@ def test_power_second_derivatives_off_and_at_a_zero_base() -> None:
         np.testing.assert_allclose(h, expected, rtol=1e-12)
     h0 = pb.hessian(pb.trace(f), np.array([0.0, 3.0]))
     np.testing.assert_array_equal(h0, [[0.0, 0.0], [0.0, 0.0]])  # 0**b is constant in b
+
+
+def _masked_geometry(ufunc: Any, a: Any, b: Any, y: Any) -> tuple[Any, Any]:
+    # hypot's and arctan2's partials with the origin's mask always applied.
+    r = y if ufunc is np.hypot else np.hypot(a, b)
+    origin = np.equal(r, 0.0)
+    safe = np.where(origin, 1.0, r)
+    if ufunc is np.hypot:
+        return np.where(origin, 0.0, a / safe), np.where(origin, 0.0, b / safe)
+    return np.where(origin, 0.0, b / safe / safe), np.where(origin, 0.0, -a / safe / safe)
+
+
+def _masked_log_space(ufunc: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    # logaddexp's and logaddexp2's partials with both masks always applied.
+    same = np.equal(a, b) & np.isinf(a)
+    d = np.where(same, 0.0, a - np.where(same, 0.0, b))
+    if ufunc is np.logaddexp2:
+        d = d * math.log(2.0)
+    empty = np.equal(a, -math.inf) & np.equal(b, -math.inf)
+    return np.where(empty, 0.0, SIGMOID(d)), np.where(empty, 0.0, SIGMOID(-d))
+
+
+edge_numbers = st.one_of(st.sampled_from([0.0, -0.0, math.inf, -math.inf, 1.0]), numbers)
+
+
+@given(
+    a=st.lists(edge_numbers, min_size=3, max_size=3),
+    b=st.lists(edge_numbers, min_size=3, max_size=3),
+    ufunc=st.sampled_from([np.hypot, np.arctan2, np.logaddexp, np.logaddexp2]),
+)
+def test_edge_masks_are_skipped_with_the_same_numbers(
+    a: list[float], b: list[float], ufunc: Any
+) -> None:
+    products = BINARY[ufunc].plain  # (1.0 * ∂y/∂a, 1.0 * ∂y/∂b): the partials' bits
+    assert products is not None
+    with np.errstate(all="ignore"):
+        cases: list[tuple[Any, Any]] = [
+            (np.array(a), np.array(b)),
+            (a[0], b[0]),
+            (a[1], np.array(b)),
+        ]
+        for x, z in cases:
+            y = ufunc(x, z)
+            got = products(1.0, y, x, z)
+            expected = (
+                _masked_geometry(ufunc, x, z, y)
+                if ufunc in (np.hypot, np.arctan2)
+                else _masked_log_space(ufunc, x, z)
+            )
+            assert _same(got[0], 1.0 * expected[0]) and _same(got[1], 1.0 * expected[1])

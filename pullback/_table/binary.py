@@ -103,6 +103,15 @@ def _any(mask: Any) -> bool:
     return bool(mask.any() if type(mask) is np.ndarray else mask)
 
 
+# The edges' masks (a zero base, the origin, equal infinities) usually select
+# nothing: then they are skipped, with the same numbers and fewer operations,
+# each of which is recorded when a traced pullback is differentiated again.
+
+
+def _zero_where(mask: Any, x: Any) -> Any:
+    return np.where(mask, 0.0, x) if _any(mask) else x
+
+
 def _times(g: Any, partial: Any) -> Any:
     # A constant partial (add's 1, sub's -1) cannot turn a number into nan:
     # no multiplication by 1 and no check for the strong zero.
@@ -207,18 +216,13 @@ div = Primitive(
 BINARY[np.true_divide] = div
 
 
-# Where no base is 0 (the usual case) the masks select nothing and are skipped:
-# the same numbers, with fewer operations (each one recorded when a traced
-# pullback is differentiated again).
-
-
 def _power_da(a: Any, b: Any, y: Any) -> Any:
     # ∂/∂a = b a^(b-1), with a zero exponent giving 0 (x**0 is the constant 1,
     # even at x = 0 where 0 * 0**-1 would be nan; only there, so that b a^(b-1)
     # is still differentiated in b at b = 0, a != 0).
     da = b * np.power(a, b - 1.0)
     zero_power = np.equal(b, 0) & np.equal(a, 0)
-    return np.where(zero_power, 0.0, da) if _any(zero_power) else da
+    return _zero_where(zero_power, da)
 
 
 def _power_db(a: Any, b: Any, y: Any) -> Any:
@@ -297,16 +301,14 @@ def fmin(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 # -- geometry and log-space ------------------------------------------------------------
 
 
-def _zero_where(mask: Any, x: Any) -> Any:
-    return np.where(mask, 0.0, x)
-
-
 @binary(np.hypot, edge="at the origin the gradient is 0 (as the norm of the zero vector)")
 def hypot(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """√(a² + b²); (a/y, b/y)."""
     origin = np.equal(y, 0.0)
+    if not _any(origin):
+        return a / y, b / y
     safe = np.where(origin, 1.0, y)
-    return _zero_where(origin, a / safe), _zero_where(origin, b / safe)
+    return np.where(origin, 0.0, a / safe), np.where(origin, 0.0, b / safe)
 
 
 @binary(np.arctan2, edge="at the origin the gradient is 0 (JAX gives nan)")
@@ -317,14 +319,18 @@ def arctan2(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     # origin's, instead of 5e299).
     r = np.hypot(a, b)
     origin = np.equal(r, 0.0)
+    if not _any(origin):
+        return b / r / r, -a / r / r
     safe = np.where(origin, 1.0, r)
-    return _zero_where(origin, b / safe / safe), _zero_where(origin, -a / safe / safe)
+    return np.where(origin, 0.0, b / safe / safe), np.where(origin, 0.0, -a / safe / safe)
 
 
 def _difference(a: Any, b: Any) -> Any:
     # a - b, with 0 where a and b are the same infinity (not nan); only there, so
     # that the difference is still differentiated at a finite tie.
     same = np.equal(a, b) & np.isinf(a)
+    if not _any(same):
+        return a - b
     return np.where(same, 0.0, a - np.where(same, 0.0, b))
 
 
@@ -335,7 +341,9 @@ def _shares(a: Any, b: Any, d: Any) -> tuple[Any, Any]:
     # a = b = 1e300 (both weights were 1, not 1/2), and inf - inf made the
     # gradient of logaddexp(inf, 1) nan. Both -inf: 0 (there is nothing to share).
     empty = np.equal(a, -math.inf) & np.equal(b, -math.inf)
-    return _zero_where(empty, SIGMOID(d)), _zero_where(empty, SIGMOID(-d))
+    if not _any(empty):
+        return SIGMOID(d), SIGMOID(-d)
+    return np.where(empty, 0.0, SIGMOID(d)), np.where(empty, 0.0, SIGMOID(-d))
 
 
 @binary(np.logaddexp, edge="both -inf: value -inf, gradient 0 (not nan)")
