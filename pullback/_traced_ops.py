@@ -117,8 +117,10 @@ def _power_primitive(n: float) -> Primitive:
     )
 
 
+# 0.0 too: x ** 2's derivative is 2 x ** 1, whose own derivative (a Hessian's
+# batched pass, any third order) asks for x ** 0 on every call.
 _COMMON_POWERS: dict[float, Primitive] = {
-    n: _power_primitive(n) for n in (-2.0, -1.0, 0.5, 1.0, 2.0, 3.0, 4.0)
+    n: _power_primitive(n) for n in (-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
 }  # made once, at import; never changed after
 
 

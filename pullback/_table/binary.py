@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .elementwise import strong_zero
+from .elementwise import strong_product, strong_zero
 from .entry import Primitive, summed_back
 from .library import SIGMOID
 
@@ -25,12 +25,16 @@ BINARY: dict[Any, Primitive] = {}
 """Each NumPy ufunc of two operands and its entry."""
 
 Partials = Callable[[Any, Any, Any], tuple[Any, Any]]
+Partial = Callable[[Any, Any, Any], Any]
 
 _LN2 = math.log(2.0)
 
 
 def binary(
-    *ufuncs: Any, edge: str = "", at_floats: Callable[..., tuple[float, Any]] | None = None
+    *ufuncs: Any,
+    edge: str = "",
+    at_floats: Callable[..., tuple[float, Any]] | None = None,
+    each: tuple[Partial, Partial] | None = None,
 ) -> Callable[[Partials], Primitive]:
     """Make an entry from its partial derivatives ``(a, b, y) -> (∂y/∂a, ∂y/∂b)``.
 
@@ -39,6 +43,11 @@ def binary(
         edge: the convention at the edges, for the reference page.
         at_floats: the value and the partials at two floats in Python's own
             arithmetic (the hot path of scalar code), raising at a special value.
+        each: the two partials as two functions ``(a, b, y) -> ∂y/∂a`` and
+            ``(a, b, y) -> ∂y/∂b``, of which the decorated function gives the
+            pair: each operand's pullback then computes its own partial only
+            (power's ∂/∂b takes a logarithm that ∂/∂a has no use for, and a
+            constant exponent is never pulled back to).
 
     Returns:
         A decorator turning the partials into the :class:`Primitive`.
@@ -46,12 +55,13 @@ def binary(
 
     def make(partials: Callable[[Any, Any, Any], tuple[Any, Any]]) -> Primitive:
         name = partials.__name__
+        first, second = each if each is not None else (_nth(partials, 0), _nth(partials, 1))
 
         def first_products(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return _times(g, partials(a, b, y)[0])
+            return _times(g, first(a, b, y))
 
         def second_products(g: Any, y: Any, a: Any, b: Any) -> Any:
-            return _times(g, partials(a, b, y)[1])
+            return _times(g, second(a, b, y))
 
         first_pullback, first_batch = summed_back(first_products, 0, f"{name}_pullback_a")
         second_pullback, second_batch = summed_back(second_products, 1, f"{name}_pullback_b")
@@ -80,12 +90,34 @@ def binary(
     return make
 
 
+def _nth(partials: Partials, i: int) -> Partial:
+    def nth(a: Any, b: Any, y: Any) -> Any:
+        return partials(a, b, y)[i]
+
+    return nth
+
+
+def _any(mask: Any) -> bool:
+    # A mask from a comparison: a bool array or a NumPy bool (a comparison of
+    # traced values is a constant, so the branch taken has the same numbers).
+    return bool(mask.any() if type(mask) is np.ndarray else mask)
+
+
+# The edges' masks (a zero base, the origin, equal infinities) usually select
+# nothing: then they are skipped, with the same numbers and fewer operations,
+# each of which is recorded when a traced pullback is differentiated again.
+
+
+def _zero_where(mask: Any, x: Any) -> Any:
+    return np.where(mask, 0.0, x) if _any(mask) else x
+
+
 def _times(g: Any, partial: Any) -> Any:
     # A constant partial (add's 1, sub's -1) cannot turn a number into nan:
     # no multiplication by 1 and no check for the strong zero.
     if type(partial) is float:
         return g if partial == 1.0 else g * partial
-    return strong_zero(g, g * partial)
+    return strong_product(g, partial)
 
 
 def _tie_share(a: Any, b: Any, wins: Any) -> tuple[Any, Any]:
@@ -184,27 +216,39 @@ div = Primitive(
 BINARY[np.true_divide] = div
 
 
-def _power_partials(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
+def _power_da(a: Any, b: Any, y: Any) -> Any:
     # ∂/∂a = b a^(b-1), with a zero exponent giving 0 (x**0 is the constant 1,
     # even at x = 0 where 0 * 0**-1 would be nan; only there, so that b a^(b-1)
-    # is still differentiated in b at b = 0, a != 0); ∂/∂b = y ln a, 0 at a = 0:
-    # 0**b is 0 for every b > 0 and inf for every b < 0, constant either way (the
-    # choice is made after the product, since inf * ln 1 would be nan at b < 0).
+    # is still differentiated in b at b = 0, a != 0).
+    da = b * np.power(a, b - 1.0)
+    zero_power = np.equal(b, 0) & np.equal(a, 0)
+    return _zero_where(zero_power, da)
+
+
+def _power_db(a: Any, b: Any, y: Any) -> Any:
+    # ∂/∂b = y ln a, 0 at a = 0: 0**b is 0 for every b > 0 and inf for every
+    # b < 0, constant either way (the choice is made after the product, since
+    # inf * ln 1 would be nan at b < 0).
     zero_base = np.equal(a, 0)
-    da = np.where(np.equal(b, 0) & zero_base, 0.0, b * np.power(a, b - 1.0))
-    return da, np.where(zero_base, 0.0, y * np.log(np.where(zero_base, 1.0, a)))
+    if not _any(zero_base):
+        return y * np.log(a)
+    return np.where(zero_base, 0.0, y * np.log(np.where(zero_base, 1.0, a)))
 
 
-@binary(np.power, edge="0**b: ∂/∂a as power(n) (ChainRules); ∂/∂b = 0 at a = 0; a < 0: ∂/∂b nan")
+@binary(
+    np.power,
+    edge="0**b: ∂/∂a as power(n) (ChainRules); ∂/∂b = 0 at a = 0; a < 0: ∂/∂b nan",
+    each=(_power_da, _power_db),
+)
 def power(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a ** b (never complex: a negative base to a fractional power is nan); (b a^(b-1), y ln a)."""
-    return _power_partials(a, b, y)
+    return _power_da(a, b, y), _power_db(a, b, y)
 
 
-@binary(np.float_power, edge="as power")
+@binary(np.float_power, edge="as power", each=(_power_da, _power_db))
 def float_power(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """a ** b in float64; (b a^(b-1), y ln a)."""
-    return _power_partials(a, b, y)
+    return _power_da(a, b, y), _power_db(a, b, y)
 
 
 @binary(
@@ -257,16 +301,14 @@ def fmin(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
 # -- geometry and log-space ------------------------------------------------------------
 
 
-def _zero_where(mask: Any, x: Any) -> Any:
-    return np.where(mask, 0.0, x)
-
-
 @binary(np.hypot, edge="at the origin the gradient is 0 (as the norm of the zero vector)")
 def hypot(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     """√(a² + b²); (a/y, b/y)."""
     origin = np.equal(y, 0.0)
+    if not _any(origin):
+        return a / y, b / y
     safe = np.where(origin, 1.0, y)
-    return _zero_where(origin, a / safe), _zero_where(origin, b / safe)
+    return np.where(origin, 0.0, a / safe), np.where(origin, 0.0, b / safe)
 
 
 @binary(np.arctan2, edge="at the origin the gradient is 0 (JAX gives nan)")
@@ -277,14 +319,18 @@ def arctan2(a: Any, b: Any, y: Any) -> tuple[Any, Any]:
     # origin's, instead of 5e299).
     r = np.hypot(a, b)
     origin = np.equal(r, 0.0)
+    if not _any(origin):
+        return b / r / r, -a / r / r
     safe = np.where(origin, 1.0, r)
-    return _zero_where(origin, b / safe / safe), _zero_where(origin, -a / safe / safe)
+    return np.where(origin, 0.0, b / safe / safe), np.where(origin, 0.0, -a / safe / safe)
 
 
 def _difference(a: Any, b: Any) -> Any:
     # a - b, with 0 where a and b are the same infinity (not nan); only there, so
     # that the difference is still differentiated at a finite tie.
     same = np.equal(a, b) & np.isinf(a)
+    if not _any(same):
+        return a - b
     return np.where(same, 0.0, a - np.where(same, 0.0, b))
 
 
@@ -295,7 +341,9 @@ def _shares(a: Any, b: Any, d: Any) -> tuple[Any, Any]:
     # a = b = 1e300 (both weights were 1, not 1/2), and inf - inf made the
     # gradient of logaddexp(inf, 1) nan. Both -inf: 0 (there is nothing to share).
     empty = np.equal(a, -math.inf) & np.equal(b, -math.inf)
-    return _zero_where(empty, SIGMOID(d)), _zero_where(empty, SIGMOID(-d))
+    if not _any(empty):
+        return SIGMOID(d), SIGMOID(-d)
+    return np.where(empty, 0.0, SIGMOID(d)), np.where(empty, 0.0, SIGMOID(-d))
 
 
 @binary(np.logaddexp, edge="both -inf: value -inf, gradient 0 (not nan)")

@@ -21,7 +21,7 @@ from . import kernels as k
 from .entry import Primitive, batch_of_elementwise
 from .kernels import ArrayKernel
 
-__all__ = ["UNARY", "strong_zero", "unary"]
+__all__ = ["UNARY", "strong_product", "strong_zero", "unary"]
 
 UNARY: dict[Any, Primitive] = {}
 """Each NumPy ufunc of one operand and its entry (aliases such as fabs share one)."""
@@ -39,6 +39,41 @@ def strong_zero(g: Any, r: Any) -> Any:
     if not (bad.any() if type(bad) is np.ndarray else bad):  # the method: no np.any wrapper
         return r
     return np.where(bad & (np.asarray(g == 0) if np.ndim(g) else g == 0), 0.0, r)
+
+
+def strong_product(g: Any, d: Any) -> Any:
+    """``g * d`` with the strong zero: 0 where ``g`` is exactly 0 and ``d`` is inf or nan.
+
+    The numbers of ``strong_zero(g, g * d)``, checked on ``d`` rather than on
+    the product: where ``g`` is 0 the product is nan only if ``d`` is inf or
+    nan, so a finite plain ``d`` needs no look at the product (in a batched
+    pass ``g`` is a stack of cotangents, the product B times ``d``'s size).
+
+    Args:
+        g: the cotangent (a float, an array, a stack of them, or traced).
+        d: the local derivative, broadcasting against ``g``.
+
+    Returns:
+        The product, with the strong zero where it applies.
+
+    >>> strong_product(0.0, math.inf), strong_product(2.0, math.inf)
+    (0.0, inf)
+    >>> strong_product(np.array([0.0, 1.0]), np.array([math.nan, 2.0]))
+    array([0., 2.])
+    """
+    if type(d) is np.ndarray:
+        # A sum of squares is nan if an entry is nan and inf if one is infinite
+        # (squares never cancel): one BLAS call, where isnan(r).any() is two passes
+        # over the product. An overflow of the sum only sends a finite d to the
+        # full check, which gives the same numbers.
+        finite = math.isfinite(d.dot(d) if d.ndim == 1 else np.vdot(d, d))
+    elif isinstance(d, float):  # a Python or NumPy float
+        finite = d - d == 0.0  # nan for inf and nan: no call
+    else:
+        # A traced d is checked through NumPy's protocols, on the product, as
+        # before: a compiled call records that check (a guard) and replays it.
+        return strong_zero(g, g * d)
+    return g * d if finite else strong_zero(g, g * d)
 
 
 def unary(
@@ -69,7 +104,7 @@ def unary(
         name = derivative.__name__
 
         def pullback(g: Any, y: Any, x: Any) -> Any:
-            return strong_zero(g, g * derivative(x, y))
+            return strong_product(g, derivative(x, y))
 
         pullback.__name__ = pullback.__qualname__ = f"{name}_pullback"
         doc = (derivative.__doc__ or "").strip().splitlines()[0]
@@ -94,6 +129,8 @@ def unary(
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
+_RADIANS_PER_DEGREE = math.pi / 180.0  # once, not on every call
+_DEGREES_PER_RADIAN = 180.0 / math.pi
 
 
 # -- exponentials and logarithms --------------------------------------------------
@@ -222,13 +259,13 @@ def arctan(x: Any, y: Any) -> Any:
 @unary(np.deg2rad, np.radians)
 def deg2rad(x: Any, y: Any) -> Any:
     """Degrees to radians; d = π/180."""
-    return math.pi / 180.0
+    return _RADIANS_PER_DEGREE
 
 
 @unary(np.rad2deg, np.degrees)
 def rad2deg(x: Any, y: Any) -> Any:
     """Radians to degrees; d = 180/π."""
-    return 180.0 / math.pi
+    return _DEGREES_PER_RADIAN
 
 
 # -- hyperbolic ------------------------------------------------------------------------
