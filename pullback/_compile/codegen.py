@@ -417,7 +417,12 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     forward_lines, forward_targets, forward_starts = inline(
         forward_lines, forward_targets, forward_starts, backward_names | {output}
     )
-    cotangents = [writer.alias.get(i, f"g{i}") if reached[i] else "None" for i in range(n_leaves)]
+    # A float argument no cotangent reached gets 0.0 here, as the tracer gives it.
+    floats = program.floats
+    cotangents = [
+        writer.alias.get(i, f"g{i}") if reached[i] else "0.0" if floats[i] else "None"
+        for i in range(n_leaves)
+    ]
     backward_lines, backward_targets, backward_starts = inline(
         backward_lines, backward_targets, backward_starts, set(cotangents)
     )
@@ -427,7 +432,7 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
             (forward_lines, forward_targets, forward_starts),
             (backward_lines, backward_targets, backward_starts),
         ],
-        [{output, *saved}, {c for c in cotangents if c != "None"}],
+        [{output, *saved}, {c for c in cotangents if c not in ("None", "0.0")}],
         namespace,
     )
     leaves = ", ".join(f"v{i}" for i in range(n_leaves))
@@ -436,11 +441,15 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     if writer.quiet:
         body = "    with QUIET():\n" + body
     saved_tuple = "(" + "".join(f"{s}, " for s in saved) + ")"
-    back_body = "".join("        " + line + "\n" for line in backward_glue)
+    # Float code alone (no NumPy call forward, so none backward) needs no quiet
+    # context: Python's float arithmetic raises where NumPy would warn.
+    back_body = "".join(indent + line + "\n" for line in backward_glue)
+    if writer.quiet and back_body:
+        back_body = "    with QUIET():\n" + back_body
     source = (
         f"def forward({leaves}):\n{body}    return {output}, {saved_tuple}\n\n"
-        f"def backward(dy, {', '.join(saved)}):\n    with QUIET():\n{back_body}"
-        f"        pass\n    return ({''.join(c + ', ' for c in cotangents)})\n"
+        f"def backward(dy, {', '.join(saved)}):\n{back_body}"
+        f"    return ({''.join(c + ', ' for c in cotangents)})\n"
     )
     exec(compile(source, "<pullback compiled>", "exec"), namespace)
     listing = "\n".join(["# forward", *forward_lines, "# backward", *backward_lines])

@@ -153,10 +153,16 @@ class CompiledRule:
         return tuple(key), leaves, tuple(specs)
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
-        try:
-            key, leaves, specs = self._signature(xs)
-        except _TracedArgument:  # nested differentiation: the tracer's business
-            return self.traced(*xs)
+        key: Any = len(xs)  # floats only (the hot path): their number is the signature
+        leaves: Any = xs
+        specs: Any = None
+        for x in xs:
+            if type(x) is not float:
+                try:
+                    key, leaves, specs = self._signature(xs)
+                except _TracedArgument:  # nested differentiation: the tracer's business
+                    return self.traced(*xs)
+                break
         variants = self._cache.get(key, _MISSING)
         if variants is None:  # this signature cannot be compiled
             return self.traced(*xs)
@@ -168,6 +174,8 @@ class CompiledRule:
                     continue
                 except (ArithmeticError, ValueError):  # a special value: the IEEE path
                     return self.traced(*xs)
+                if type(y) is float:  # a value as it is (plain or not): nothing to shape
+                    return y, CompiledPullback(self, variant.compiled, saved, leaves, specs, xs, y)
                 return self._result(variant, y, saved, leaves, specs, xs)
             if len(variants) >= MAX_VARIANTS:
                 return self.traced(*xs)
@@ -281,8 +289,11 @@ class CompiledPullback:
         leaves = self._leaves
         specs = self._specs
         if specs is None:  # float arguments: float cotangents (0.0 where none arrived)
-            cotangents = [g if type(g) is float else _like(g, 0.0) for g in raw]
-            return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+            for g in raw:
+                if type(g) is not float:
+                    cotangents = [_like(g, 0.0) for g in raw]
+                    return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+            return raw[0] if len(raw) == 1 else raw
         cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
         owned(cotangents, (*leaves, dy, y))
         per_argument = _rebuild(cotangents, specs)
