@@ -16,66 +16,87 @@ import re
 import types
 from typing import Any
 
-__all__ = ["CHUNK_OPS", "glue", "inline"]
+__all__ = ["CHUNK_OPS", "NAME", "glue"]
 
 CHUNK_OPS = 16
 """Operations a chunk: long enough that the call per chunk costs nothing per operation."""
 
 NAME = re.compile(r"\b(?:[vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
 _SPLIT = re.compile(r"\b([vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
-
-
-def _names(lines: list[str], targets: list[str | None]) -> tuple[list[str], list[str]]:
-    """A chunk's names: those it reads before assigning them, and those it assigns, in order."""
-    inputs: list[str] = []
-    seen: set[str] = set()  # read or assigned so far
-    assigned_so_far: set[str] = set()
-    defined: list[str] = []
-    for line, target in zip(lines, targets, strict=True):
-        if target is None:
-            reads = NAME.findall(line)
-            assigned: list[str] = []
-        else:
-            reads = NAME.findall(line, len(target) + 3)  # the right-hand side
-            assigned = [t for t in target.split(", ") if NAME.fullmatch(t)]
-        for name in reads:
-            if name not in seen:
-                seen.add(name)
-                inputs.append(name)
-        for name in assigned:
-            seen.add(name)
-            if name not in assigned_so_far:
-                assigned_so_far.add(name)
-                defined.append(name)
-    return inputs, defined
-
-
+_LOCAL = re.compile(r"\b[alk]\d+\b")  # a chunk's own names (arguments, locals, constants)
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _PURE = frozenset(
     {"exp", "log", "sin", "cos", "tanh", "cosh", "pow", "abs", "inf", "nan", "if", "else"}
 )
 
 
-def inline(
-    lines: list[str], targets: list[str | None], starts: list[int], used_after: set[str]
-) -> tuple[list[str], list[str | None], list[int]]:
-    """Values of the forward pass read once, by a later line of it, written into that line.
+def _analysed(
+    lines: list[str], targets: list[str | None]
+) -> tuple[list[str], list[str], list[str]]:
+    """A chunk's text cut at its names, the names it reads first, and those it assigns.
 
-    ``v3 = v2 * 0.001`` then ``v4 = v1 + v3`` becomes ``v4 = v1 + (v2 * 0.001)``:
+    One regular-expression split of the whole chunk; a name is assigned where
+    it is one of the names its line's target gives (at the line's start).
+    """
+    parts = _SPLIT.split("\n".join(lines))
+    inputs: list[str] = []
+    defined: list[str] = []
+    seen: set[str] = set()  # read or assigned so far
+    assigned: set[str] = set()
+    assigning: list[str] = []  # the current line's targets: assigned after its reads
+
+    def assign() -> None:
+        for name in assigning:
+            seen.add(name)
+            if name not in assigned:
+                assigned.add(name)
+                defined.append(name)
+        assigning.clear()
+
+    line = 0
+    to_assign = _assigned_count(targets[0])
+    for k in range(1, len(parts), 2):
+        breaks = parts[k - 1].count("\n")
+        if breaks:
+            assign()
+            line += breaks
+            to_assign = _assigned_count(targets[line])
+        name = parts[k]
+        if to_assign:
+            to_assign = to_assign - 1 if parts[k + 1] == ", " else 0
+            assigning.append(name)
+        elif name not in seen:
+            seen.add(name)
+            inputs.append(name)
+    assign()
+    return parts, inputs, defined
+
+
+def _assigned_count(target: str | None) -> int:
+    if target is None:
+        return 0
+    names = target.split(", ")
+    return len(names) if all(NAME.fullmatch(n) for n in names) else 0
+
+
+def _inline(lines: list[str], keep: set[str]) -> list[str]:
+    """Locals of a chunk assigned once and read once, by a later line, written into it.
+
+    ``l3 = a2 * 0.001`` then ``l4 = a1 + l3`` becomes ``l4 = a1 + (a2 * 0.001)``:
     the same operations in the same order (Python has no fused multiply-add),
-    one store and one load fewer. Only a name assigned once and read once,
-    not by ``used_after`` (the backward pass, the output), whose expression is
-    arithmetic and ``math`` calls on such names, is written in.
+    one store and one load fewer. Only a local not in ``keep`` (the chunk's
+    outputs), whose expression is arithmetic and ``math`` calls, is written in.
     """
     assigned: dict[str, int] = {}
     reads: dict[str, int] = {}
-    for line, target in zip(lines, targets, strict=True):
-        if target is not None:
+    for line in lines:
+        names = _LOCAL.findall(line)
+        target = line.split(" = ", 1)[0] if not line.startswith(" ") and " = " in line else ""
+        start = 0
+        if names and names[0] == target:
             assigned[target] = assigned.get(target, 0) + 1
-            rhs = NAME.findall(line, len(target) + 3)
-        else:
-            rhs = NAME.findall(line)
-        for name in rhs:
+            start = 1
+        for name in names[start:]:
             reads[name] = reads.get(name, 0) + 1
     pending: dict[str, str] = {}
 
@@ -85,29 +106,26 @@ def inline(
         return name if expression is None else f"({expression})"
 
     out: list[str] = []
-    out_targets: list[str | None] = []
-    moved = [0] * (len(lines) + 1)
-    for i, (line, target) in enumerate(zip(lines, targets, strict=True)):
-        moved[i] = len(out)
+    for line in lines:
         if pending:
-            line = NAME.sub(written_in, line)
+            head, sep, tail = line.partition(" = ")
+            line = (
+                head + sep + _LOCAL.sub(written_in, tail) if sep else _LOCAL.sub(written_in, line)
+            )
+        target = line.split(" = ", 1)[0] if not line.startswith(" ") and " = " in line else ""
         if (
-            target is not None
-            and target[0] in "vsg"
-            and NAME.fullmatch(target)
-            and assigned[target] == 1
+            target.startswith("l")
+            and _LOCAL.fullmatch(target)
+            and assigned.get(target) == 1
             and reads.get(target) == 1
-            and target not in used_after
-            and not line.startswith(" ")
+            and target not in keep
         ):
             expression = line[len(target) + 3 :]
-            if all(n in _PURE for n in _IDENTIFIER.findall(NAME.sub("", expression))):
+            if all(n in _PURE for n in _IDENTIFIER.findall(_LOCAL.sub("", expression))):
                 pending[target] = expression
                 continue
         out.append(line)
-        out_targets.append(target)
-    moved[len(lines)] = len(out)
-    return out, out_targets, [moved[s] for s in starts]
+    return out
 
 
 def glue(
@@ -118,8 +136,10 @@ def glue(
     """Each pass's lines as chunk calls: ``passes[i] = (lines, targets, op_starts)``.
 
     ``ends[i]`` are the names the glue of pass ``i`` reads after its chunks
-    (its return). The chunk functions are put in ``namespace`` (``CH<n>``);
-    the glue lines of every pass are returned, in order.
+    (its return). Each chunk's names are made canonical first, so chunks of the
+    same shape share one inlined, compiled code object (a recorded loop is
+    written and compiled once). The chunk functions are put in ``namespace``
+    (``CH<n>``); the glue lines of every pass are returned, in order.
     """
     chunks: list[tuple[int, list[str], list[str | None]]] = []
     for index, (lines, targets, starts) in enumerate(passes):
@@ -132,8 +152,7 @@ def glue(
     analysed = []
     last_read: dict[str, float] = {}
     for position, (index, lines, targets) in enumerate(chunks):
-        parts = _SPLIT.split("\n".join(lines))
-        inputs, defined = _names(lines, targets)
+        parts, inputs, defined = _analysed(lines, targets)
         for name in parts[1::2]:
             last_read[name] = position
         analysed.append((index, parts, inputs, defined))
@@ -152,15 +171,25 @@ def glue(
         rename.update({n: f"l{i}" for i, n in enumerate(d for d in defined if d not in rename)})
         renamed = list(parts)
         renamed[1::2] = [rename[n] for n in parts[1::2]]
-        body = "    " + "".join(renamed).replace("\n", "\n    ") + "\n"
-        parameters = [*(rename[n] for n in arguments), *(f"{rename[n]}=None" for n in constants)]
-        returned = "".join(rename[n] + ", " for n in outputs)
-        source = f"def chunk({', '.join(parameters)}):\n{body}    return ({returned})\n"
-        code = compiled.get(source)
+        text = "".join(renamed)
+        returned = [rename[n] for n in outputs]
+        key = text + "\0" + ",".join(returned)
+        code = compiled.get(key)
         if code is None:
+            body = "".join(
+                "    " + line + "\n" for line in _inline(text.split("\n"), set(returned))
+            )
+            parameters = [
+                *(rename[n] for n in arguments),
+                *(f"{rename[n]}=None" for n in constants),
+            ]
+            source = (
+                f"def chunk({', '.join(parameters)}):\n{body}"
+                f"    return ({''.join(r + ', ' for r in returned)})\n"
+            )
             scope: dict[str, Any] = {}
             exec(compile(source, "<pullback compiled chunk>", "exec"), namespace, scope)
-            code = compiled[source] = scope["chunk"].__code__
+            code = compiled[key] = scope["chunk"].__code__
         defaults = tuple(namespace[n] for n in constants) or None
         name = f"CH{len(namespace)}"
         namespace[name] = types.FunctionType(code, namespace, "chunk", defaults)

@@ -25,7 +25,7 @@ from .._ieee import add as ieee_add
 from .._ieee import quiet
 from .._table.entry import as_float_if_scalar
 from .._table.scalar import MATH
-from .chunks import NAME, glue, inline
+from .chunks import NAME, glue
 from .program import Op, Program, Var
 from .symbolic import Emitter, Sym, literal
 
@@ -322,7 +322,8 @@ class _Writer:
         if arity == 1:
             return [(i, f"({g} * {p} if type({p}) is float else {p}({g}))") for i in needed]
         self.emitter.line(
-            f"t_g{var} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})"
+            f"t_g{var} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})",
+            f"t_g{var}",
         )
         return [(i, f"t_g{var}[{i}]") for i in needed]
 
@@ -414,18 +415,12 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     backward_lines, backward_targets, backward_starts, reached = writer.backward()
     backward_names = set(NAME.findall("\n".join(backward_lines)))
     saved = sorted(backward_names & writer.defined, key=_natural)
-    forward_lines, forward_targets, forward_starts = inline(
-        forward_lines, forward_targets, forward_starts, backward_names | {output}
-    )
     # A float argument no cotangent reached gets 0.0 here, as the tracer gives it.
     floats = program.floats
     cotangents = [
         writer.alias.get(i, f"g{i}") if reached[i] else "0.0" if floats[i] else "None"
         for i in range(n_leaves)
     ]
-    backward_lines, backward_targets, backward_starts = inline(
-        backward_lines, backward_targets, backward_starts, set(cotangents)
-    )
     namespace = writer.namespace
     forward_glue, backward_glue = glue(
         [
