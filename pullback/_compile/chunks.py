@@ -56,14 +56,15 @@ def _analysed(
     line = 0
     to_assign = _assigned_count(targets[0])
     for k in range(1, len(parts), 2):
-        breaks = parts[k - 1].count("\n")
-        if breaks:
-            assign()
-            line += breaks
+        before = parts[k - 1]
+        if "\n" in before:
+            if assigning:
+                assign()
+            line += before.count("\n")
             to_assign = _assigned_count(targets[line])
         name = parts[k]
         if to_assign:
-            to_assign = to_assign - 1 if parts[k + 1] == ", " else 0
+            to_assign -= 1
             assigning.append(name)
         elif name not in seen:
             seen.add(name)
@@ -73,10 +74,8 @@ def _analysed(
 
 
 def _assigned_count(target: str | None) -> int:
-    if target is None:
-        return 0
-    names = target.split(", ")
-    return len(names) if all(NAME.fullmatch(n) for n in names) else 0
+    # A line's target is None, or the names it assigns (each one NAME matches).
+    return 0 if target is None else target.count(", ") + 1
 
 
 def _inline(lines: list[str], keep: set[str]) -> list[str]:

@@ -246,7 +246,7 @@ class _Writer:
             self.line(f"x = {x}")
             for line in lines:
                 assigned = _ASSIGNED.match(line)
-                self.line(line, assigned.group(1) if assigned else None)
+                self.line(line, _named(assigned.group(1)) if assigned else None)
             self.line(f"{out} = x", out)
             self.defined.add(d)
             self.partials[var] = ("d", d)
@@ -257,7 +257,7 @@ class _Writer:
             expression = _X.sub(current, expression)
             if target == "x":
                 target = current = out
-            self.line(f"{target} = {expression}", target)
+            self.line(f"{target} = {expression}", _named(target))
         if current != out:
             self.line(f"{out} = {current}", out)
         self.partials[var] = ("d", d)
@@ -449,6 +449,11 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     exec(compile(source, "<pullback compiled>", "exec"), namespace)
     listing = "\n".join(["# forward", *forward_lines, "# backward", *backward_lines])
     return Compiled(namespace.pop("forward"), namespace.pop("backward"), listing)
+
+
+def _named(target: str) -> str | None:
+    """A float code line's target as a line's target: None for its own locals (``r``, ``x``)."""
+    return target if NAME.fullmatch(target) else None
 
 
 def _natural(name: str) -> tuple[str, int]:
