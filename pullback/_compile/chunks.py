@@ -44,22 +44,19 @@ def _analysed(
     seen: set[str] = set()  # read or assigned so far
     assigned: set[str] = set()
     assigning: list[str] = []  # the current line's targets: assigned after its reads
-
-    def assign() -> None:
-        for name in assigning:
-            seen.add(name)
-            if name not in assigned:
-                assigned.add(name)
-                defined.append(name)
-        assigning.clear()
-
     line = 0
     to_assign = _assigned_count(targets[0])
-    for k in range(1, len(parts), 2):
+    for k in range(1, len(parts) + 2, 2):
         before = parts[k - 1]
-        if "\n" in before:
-            if assigning:
-                assign()
+        if "\n" in before or k >= len(parts):  # a new line (or the end): its targets are set
+            for name in assigning:
+                seen.add(name)
+                if name not in assigned:
+                    assigned.add(name)
+                    defined.append(name)
+            if k >= len(parts):
+                break
+            assigning = []
             line += before.count("\n")
             to_assign = _assigned_count(targets[line])
         name = parts[k]
@@ -69,7 +66,6 @@ def _analysed(
         elif name not in seen:
             seen.add(name)
             inputs.append(name)
-    assign()
     return parts, inputs, defined
 
 

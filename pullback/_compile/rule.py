@@ -52,7 +52,13 @@ def _frozen(spec: Any) -> Any:
     if spec is None:
         return None
     kind, keys, children = spec
-    return (kind, None if keys is None else tuple(keys), tuple(_frozen(c) for c in children))
+    frozen_keys = None if keys is None else tuple(keys)
+    if children.count(None) == len(children):  # one level of leaves (a dict of arrays)
+        return (kind, frozen_keys, len(children))
+    return (kind, frozen_keys, tuple(_frozen(c) for c in children))
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _leaf_key(leaf: Any) -> Any:
@@ -66,6 +72,21 @@ def _leaf_key(leaf: Any) -> Any:
     return kind
 
 
+def _leaves_of(arg_leaves: list[Any], key: list[Any], leaves: list[Any], where: Any) -> None:
+    """Each leaf's part of the key, and the leaf as a value (float64 arrays as they are)."""
+    for leaf in arg_leaves:
+        kind = type(leaf)
+        if kind is float:
+            key.append(kind)
+            leaves.append(leaf)
+        elif kind is np.ndarray and leaf.dtype is _FLOAT64:
+            key.append((kind, leaf.shape, "<f8"))
+            leaves.append(leaf)
+        else:
+            key.append(_leaf_key(leaf))
+            leaves.append(as_value(leaf, where))
+
+
 def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
     """One value or tree per argument, from the leaves and the specs."""
     out = []
@@ -75,6 +96,19 @@ def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
         out.append(part[0] if spec is None else unflatten(spec, part))
         start += count
     return out
+
+
+class _Argument:
+    """Which argument of which compiled function: written out only for an error."""
+
+    __slots__ = ("name", "position")
+
+    def __init__(self, name: str, position: int) -> None:
+        self.name = name
+        self.position = position
+
+    def __repr__(self) -> str:
+        return f"compiled({self.name}), argument {self.position}"
 
 
 class _TracedArgument(Exception):
@@ -142,13 +176,10 @@ class CompiledRule:
             kind = type(x)
             if kind is dict or kind is list or kind is tuple:
                 arg_leaves, spec = flatten(x)
-                key.append((_frozen(spec), tuple(_leaf_key(leaf) for leaf in arg_leaves)))
+                key.append(_frozen(spec))
             else:
                 arg_leaves, spec = [x], None
-                key.append(_leaf_key(x))
-            where = f"compiled({self.__name__}), argument {position}"
-            for leaf in arg_leaves:
-                leaves.append(as_value(leaf, where))
+            _leaves_of(arg_leaves, key, leaves, _Argument(self.__name__, position))
             specs.append((spec, len(arg_leaves)))
         return tuple(key), leaves, tuple(specs)
 
