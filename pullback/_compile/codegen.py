@@ -100,6 +100,7 @@ class _Writer:
         self.emitter = Emitter()
         self.defined: set[str] = {f"v{i}" for i in range(n_leaves)}
         self.partials: dict[int, Any] = {}  # a float op's derivative, for the backward pass
+        self.forms: dict[Any, Any] = {}  # each entry's float form, prepared (see _float_form)
         self.alias: dict[int, str] = {}  # a cotangent that is another's, unchanged
         self.quiet = False
 
@@ -201,11 +202,13 @@ class _Writer:
     def float_forward(self, op: Op) -> None:
         _, var, entry, operands = op
         at_floats = entry.at_floats
-        code = entry.float_code
-        if code is not None and getattr(at_floats, "__name__", "") == f"{entry.name}_at_float":
-            self.float_code_forward(var, code, self.operand(operands[0]))
+        form = self.forms.get(entry)
+        if form is None:
+            form = self.forms[entry] = _float_form(entry)
+        if type(form) is list:
+            self.float_code_forward(var, form, self.operand(operands[0]))
             return
-        if getattr(at_floats, "__module__", "") == _BINARY_MODULE:
+        if form:
             mark = len(self.emitter.lines)
             try:
                 syms = [Sym(f"v{o}", self.emitter) if type(o) is int else o.value for o in operands]
@@ -237,14 +240,13 @@ class _Writer:
                 raise TypeError("symbolic float: the value is not a float")
             self.line(f"{name} = {text}", name)
 
-    def float_code_forward(self, var: int, code: tuple[str, ...], x: str) -> None:
+    def float_code_forward(self, var: int, code: list[tuple[str, Any]], x: str) -> None:
         d = f"d{var}"
         out = f"v{var}"
-        lines = [line.format(d=d) for line in code]
-        if any(line.startswith(" ") or line.rstrip().endswith(":") for line in lines):
-            # Branches: the lines run as written, on a local x.
+        if code[0][0] == "":  # branches: the lines run as written, on a local x
             self.line(f"x = {x}")
-            for line in lines:
+            for line in code[0][1]:
+                line = line.format(d=d)
                 assigned = _ASSIGNED.match(line)
                 self.line(line, _named(assigned.group(1)) if assigned else None)
             self.line(f"{out} = x", out)
@@ -252,12 +254,17 @@ class _Writer:
             self.partials[var] = ("d", d)
             return
         current = x
-        for line in lines:
-            target, expression = line.split(" = ", 1)
-            expression = _X.sub(current, expression)
+        for target, parts in code:
+            expression = current.join(parts)
+            if "{d}" in expression:
+                expression = expression.replace("{d}", d)
             if target == "x":
                 target = current = out
-            self.line(f"{target} = {expression}", _named(target))
+                self.line(f"{target} = {expression}", target)
+            elif target == "{d}":
+                self.line(f"{d} = {expression}", d)
+            else:
+                self.line(f"{target} = {expression}", _named(target))
         if current != out:
             self.line(f"{out} = {current}", out)
         self.partials[var] = ("d", d)
@@ -328,6 +335,11 @@ class _Writer:
         return [(i, f"t_g{var}[{i}]") for i in needed]
 
     def symbolic_partials(self, g: str, partials: Any, needed: list[int]) -> list[Any]:
+        if not callable(partials):  # numbers and names: g * partial written directly
+            each = partials if type(partials) is tuple else (partials,)
+            products = [_times(g, each[i]) for i in needed]
+            if None not in products:
+                return list(zip(needed, products, strict=True))
         gsym = Sym(g, self.emitter)
         if callable(partials):
             results = partials(gsym)
@@ -449,6 +461,32 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     exec(compile(source, "<pullback compiled>", "exec"), namespace)
     listing = "\n".join(["# forward", *forward_lines, "# backward", *backward_lines])
     return Compiled(namespace.pop("forward"), namespace.pop("backward"), listing)
+
+
+def _float_form(entry: Any) -> Any:
+    """How an entry's float form is written out: its float code's lines, prepared
+    (``(target, pieces around x)``, or ``[("", lines)]`` for code with branches);
+    True for a binary entry's ``at_floats`` (run on symbols); False: called.
+    """
+    code = entry.float_code
+    name = getattr(entry.at_floats, "__name__", "")
+    if code is not None and name == f"{entry.name}_at_float":
+        if any(line.startswith(" ") or line.rstrip().endswith(":") for line in code):
+            return [("", code)]
+        return [(t, _X.split(e)) for t, e in (line.split(" = ", 1) for line in code)]
+    return getattr(entry.at_floats, "__module__", "") == _BINARY_MODULE
+
+
+def _times(g: str, partial: Any) -> str | None:
+    """``g * partial`` as ``Sym`` writes it (x * 1.0 is x, x * -1.0 is -x), or None."""
+    if type(partial) is Sym:
+        return f"({g} * {partial.text})"
+    if type(partial) is float and partial == 1.0:
+        return g
+    if type(partial) is float and partial == -1.0:
+        return f"(-{g})"
+    text = literal(partial)
+    return None if text is None else f"({g} * {text})"
 
 
 def _named(target: str) -> str | None:
