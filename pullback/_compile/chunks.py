@@ -148,8 +148,7 @@ def glue(
     last_read: dict[str, float] = {}
     for position, (index, lines, targets) in enumerate(chunks):
         parts, inputs, defined = _analysed(lines, targets)
-        for name in parts[1::2]:
-            last_read[name] = position
+        last_read.update(dict.fromkeys(parts[1::2], position))
         analysed.append((index, parts, inputs, defined))
     for index, names in enumerate(ends):
         after = max((p for p, chunk in enumerate(analysed) if chunk[0] == index), default=-1) + 0.5
@@ -165,7 +164,7 @@ def glue(
         rename.update({n: f"k{i}" for i, n in enumerate(constants)})
         rename.update({n: f"l{i}" for i, n in enumerate(d for d in defined if d not in rename)})
         renamed = list(parts)
-        renamed[1::2] = [rename[n] for n in parts[1::2]]
+        renamed[1::2] = list(map(rename.__getitem__, parts[1::2]))
         text = "".join(renamed)
         returned = [rename[n] for n in outputs]
         key = text + "\0" + ",".join(returned)

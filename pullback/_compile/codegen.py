@@ -144,9 +144,13 @@ class _Writer:
         return name
 
     def line(self, text: str, target: str | None = None) -> None:
-        self.emitter.line(text, target)
+        self.emitter.lines.append(text)
+        self.emitter.targets.append(target)
         if target is not None:
-            self.defined.update(target.split(", "))
+            if ", " in target:
+                self.defined.update(target.split(", "))
+            else:
+                self.defined.add(target)
 
     # -- the forward pass -----------------------------------------------------------------
 

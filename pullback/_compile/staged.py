@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .. import _traced_ops as _ops
+from .._table import UFUNCS
 from .._table.entry import Primitive
 from .._tracing import dispatch
 from .._tracing.methods import ArrayMethods
@@ -244,6 +245,10 @@ class Staged(ArrayMethods):
         for x in inputs:
             if is_traced(x) and type(x) is not Staged:
                 _foreign(x)
+        if method == "__call__" and not kwargs:  # np.sin(x): the entry, as dispatch calls it
+            entry = UFUNCS.get(ufunc)
+            if entry is not None:
+                return entry(*inputs)
         return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
