@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["CHUNK_OPS", "NAME", "glue"]
 
-CHUNK_OPS = 16
+CHUNK_OPS = 64
 """Operations a chunk: long enough that the call per chunk costs nothing per operation."""
 
 NAME = re.compile(r"\b(?:[vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
@@ -123,6 +123,11 @@ def _inline(lines: list[str], keep: set[str]) -> list[str]:
     return out
 
 
+def _listed(names: list[str]) -> str:
+    """Names as a chunk returns them: one name alone (no tuple to make), else a tuple."""
+    return names[0] if len(names) == 1 else "(" + "".join(n + ", " for n in names) + ")"
+
+
 def glue(
     passes: list[tuple[list[str], list[str | None], list[int]]],
     ends: list[set[str]],
@@ -177,10 +182,7 @@ def glue(
                 *(rename[n] for n in arguments),
                 *(f"{rename[n]}=None" for n in constants),
             ]
-            source = (
-                f"def chunk({', '.join(parameters)}):\n{body}"
-                f"    return ({''.join(r + ', ' for r in returned)})\n"
-            )
+            source = f"def chunk({', '.join(parameters)}):\n{body}    return {_listed(returned)}\n"
             scope: dict[str, Any] = {}
             exec(compile(source, "<pullback compiled chunk>", "exec"), namespace, scope)
             code = compiled[key] = scope["chunk"].__code__
@@ -188,5 +190,5 @@ def glue(
         name = f"CH{len(namespace)}"
         namespace[name] = types.FunctionType(code, namespace, "chunk", defaults)
         call = f"{name}({', '.join(arguments)})"
-        out[index].append(f"{''.join(n + ', ' for n in outputs)} = {call}" if outputs else call)
+        out[index].append(f"{_listed(outputs)} = {call}" if outputs else call)
     return out
