@@ -25,6 +25,7 @@ NAME = re.compile(r"\b(?:[vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
 _SPLIT = re.compile(r"\b([vdpbsgt]\d+|t_g\d+|K\d+|dy)\b")
 _LOCAL = re.compile(r"\b[alk]\d+\b")  # a chunk's own names (arguments, locals, constants)
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_RANKS = tuple(f"\0{i}" for i in range(4096))  # a chunk's names by rank, in its shape's key
 _PURE = frozenset(
     {"exp", "log", "sin", "cos", "tanh", "cosh", "pow", "abs", "inf", "nan", "if", "else"}
 )
@@ -123,6 +124,29 @@ def _inline(lines: list[str], keep: set[str]) -> list[str]:
     return out
 
 
+def _chunk_code(
+    parts: list[str],
+    arguments: list[str],
+    constants: list[str],
+    defined: list[str],
+    outputs: list[str],
+) -> Any:
+    """A chunk's code object: its names made canonical, its locals read once written in."""
+    rename = {n: f"a{i}" for i, n in enumerate(arguments)}
+    rename.update({n: f"k{i}" for i, n in enumerate(constants)})
+    rename.update({n: f"l{i}" for i, n in enumerate(d for d in defined if d not in rename)})
+    renamed = list(parts)
+    renamed[1::2] = list(map(rename.__getitem__, parts[1::2]))
+    returned = [rename[n] for n in outputs]
+    lines = _inline("".join(renamed).split("\n"), set(returned))
+    body = "".join("    " + line + "\n" for line in lines)
+    parameters = [*(rename[n] for n in arguments), *(f"{rename[n]}=None" for n in constants)]
+    source = f"def chunk({', '.join(parameters)}):\n{body}    return {_listed(returned)}\n"
+    scope: dict[str, Any] = {}
+    exec(compile(source, "<pullback compiled chunk>", "exec"), {}, scope)
+    return scope["chunk"].__code__
+
+
 def _listed(names: list[str]) -> str:
     """Names as a chunk returns them: one name alone (no tuple to make), else a tuple."""
     return names[0] if len(names) == 1 else "(" + "".join(n + ", " for n in names) + ")"
@@ -149,43 +173,47 @@ def glue(
             if cut > start:
                 chunks.append((index, lines[start:cut], targets[start:cut]))
             start = cut
+    # A chunk's shape: its text with each name replaced by its rank of first
+    # appearance, and its lines' targets. Chunks of one shape (a loop's) read and
+    # assign names at the same ranks, so the per-name analysis runs once a shape.
+    shapes: dict[Any, tuple[list[int], list[int]]] = {}
     analysed = []
     last_read: dict[str, float] = {}
     for position, (index, lines, targets) in enumerate(chunks):
-        parts, inputs, defined = _analysed(lines, targets)
-        last_read.update(dict.fromkeys(parts[1::2], position))
-        analysed.append((index, parts, inputs, defined))
-    for index, names in enumerate(ends):
+        parts = _SPLIT.split("\n".join(lines))
+        names = parts[1::2]
+        order = list(dict.fromkeys(names))
+        ranks = _RANKS if len(order) <= len(_RANKS) else tuple(f"\0{i}" for i in range(len(order)))
+        ranked = list(parts)
+        ranked[1::2] = list(map(dict(zip(order, ranks, strict=False)).__getitem__, names))
+        shape_key = ("".join(ranked), tuple(map(_assigned_count, targets)))
+        shape = shapes.get(shape_key)
+        if shape is None:
+            _, inputs, defined = _analysed(lines, targets)
+            rank = {n: i for i, n in enumerate(order)}
+            shape = shapes[shape_key] = ([rank[n] for n in inputs], [rank[n] for n in defined])
+        last_read.update(dict.fromkeys(names, position))
+        analysed.append((index, parts, order, shape_key, shape))
+    for index, ends_of in enumerate(ends):
         after = max((p for p, chunk in enumerate(analysed) if chunk[0] == index), default=-1) + 0.5
-        for name in names:
+        for name in ends_of:
             last_read[name] = max(last_read.get(name, -1.0), after)
-    compiled: dict[str, Any] = {}
+    compiled: dict[Any, Any] = {}
     out: list[list[str]] = [[] for _ in passes]
-    for position, (index, parts, inputs, defined) in enumerate(analysed):
-        outputs = [n for n in defined if last_read.get(n, -1) > position]
-        constants = [n for n in inputs if n.startswith("K")]
-        arguments = [n for n in inputs if not n.startswith("K")]
-        rename = {n: f"a{i}" for i, n in enumerate(arguments)}
-        rename.update({n: f"k{i}" for i, n in enumerate(constants)})
-        rename.update({n: f"l{i}" for i, n in enumerate(d for d in defined if d not in rename)})
-        renamed = list(parts)
-        renamed[1::2] = list(map(rename.__getitem__, parts[1::2]))
-        text = "".join(renamed)
-        returned = [rename[n] for n in outputs]
-        key = text + "\0" + ",".join(returned)
+    for position, (index, parts, order, shape_key, (input_ranks, defined_ranks)) in enumerate(
+        analysed
+    ):
+        inputs = [order[i] for i in input_ranks]
+        defined = [order[i] for i in defined_ranks]
+        kept = tuple(last_read.get(n, -1) > position for n in defined)
+        constant = tuple(n.startswith("K") for n in inputs)
+        outputs = [n for n, k in zip(defined, kept, strict=True) if k]
+        constants = [n for n, c in zip(inputs, constant, strict=True) if c]
+        arguments = [n for n, c in zip(inputs, constant, strict=True) if not c]
+        key = (shape_key, kept, constant)
         code = compiled.get(key)
         if code is None:
-            body = "".join(
-                "    " + line + "\n" for line in _inline(text.split("\n"), set(returned))
-            )
-            parameters = [
-                *(rename[n] for n in arguments),
-                *(f"{rename[n]}=None" for n in constants),
-            ]
-            source = f"def chunk({', '.join(parameters)}):\n{body}    return {_listed(returned)}\n"
-            scope: dict[str, Any] = {}
-            exec(compile(source, "<pullback compiled chunk>", "exec"), namespace, scope)
-            code = compiled[key] = scope["chunk"].__code__
+            code = compiled[key] = _chunk_code(parts, arguments, constants, defined, outputs)
         defaults = tuple(namespace[n] for n in constants) or None
         name = f"CH{len(namespace)}"
         namespace[name] = types.FunctionType(code, namespace, "chunk", defaults)
