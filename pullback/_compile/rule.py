@@ -314,7 +314,7 @@ class CompiledPullback:
                 return self._rule.traced(*self._xs)[1](dy)
             dy = cotangent_for(dy, y, f"the pullback of {self._rule!r}")
         try:
-            raw = self._compiled.backward(dy, *self._saved)
+            raw = self._compiled.backward(dy, self._saved)
         except (ArithmeticError, ValueError):  # a special value: the IEEE path
             return self._rule.traced(*self._xs)[1](dy)
         leaves = self._leaves
