@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}, NumPy {np.__version__}, {platform.machine()}, "
         f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} pinned, jax "
         f"{jax.__version__ if jax is not None else 'not installed'}; median of {samples} "
-        "samples, the rows of each workload sampled round-robin in one run"
+        "samples, the rows of each workload sampled round-robin in one run; load average "
+        f"{os.getloadavg()[0]:.1f} at the start (2 shared cores: read the ratios)"
     )
     out = [header, ""]
     print(header, end="\n\n", flush=True)
