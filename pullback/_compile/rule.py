@@ -151,7 +151,11 @@ class CompiledRule:
             return sum(len(v) for v in self._cache.values() if v is not None)
 
     def source(self, *xs: Any) -> str:
-        """The generated Python source of the program that runs for ``xs`` (for reading)."""
+        """The generated lines of the program that runs for ``xs`` (for reading).
+
+        Its forward and backward lines as written, before they are cut into
+        chunks and values read once are written into the lines that read them.
+        """
         self(*xs)
         key, leaves, _ = self._signature(xs)
         for variant in self._cache.get(key) or ():
