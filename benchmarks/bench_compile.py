@@ -16,7 +16,7 @@ jax rows appear when jax is importable (use the peers' virtualenv: see
 ../shared/bench/README.md); jax is never a dependency. BLAS is pinned to one
 thread (``OMP_NUM_THREADS=1``, set below before NumPy is imported).
 
-    python benchmarks/bench_compile.py [--quick] [--out FILE]
+    python benchmarks/bench_compile.py [--quick] [--cpu] [--out FILE]
 """
 
 from __future__ import annotations
@@ -180,16 +180,16 @@ def network_rows(jax: Any) -> list[tuple[str, list[Row]]]:
     return workloads
 
 
-def compile_times(samples: int, jax: Any) -> list[str]:
+def compile_times(samples: int, jax: Any, clock: Callable[[], float]) -> list[str]:
     """First-call time of a fresh compiled rule on the 1,000-operation loop (ms)."""
     loop = loop_of(250, np)
     want = pb.gradient(pb.trace(loop), 0.5)
     times = []
     for _ in range(samples):
-        start = time.perf_counter()
+        start = clock()
         fast = pb.compiled(loop)
         got = pb.gradient(fast, 0.5)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
         assert got == want
     again = pb.compiled(loop)
     pb.gradient(again, 0.5)
@@ -201,12 +201,12 @@ def compile_times(samples: int, jax: Any) -> list[str]:
         f"{max(times) * 1e3:.1f} ms |",
     ]
     if jax is not None:
-        start = time.perf_counter()
+        start = clock()
         grad = jax.jit(jax.grad(loop_of(250, jax.numpy)))
         grad(0.5).block_until_ready()
         lines.append(
             f"| jax.jit(jax.grad(f)), first call (one sample) | "
-            f"{(time.perf_counter() - start) * 1e3:.1f} ms | |"
+            f"{(clock() - start) * 1e3:.1f} ms | |"
         )
     return lines
 
@@ -215,20 +215,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, help="also write the markdown tables to this file")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time with the process's CPU time (time.process_time), which waiting for a "
+        "shared core does not inflate; jax's threads count too",
+    )
     args = parser.parse_args(argv)
     samples, target = (5, 0.05) if args.quick else (11, 0.2)
     jax = jax_module()
+    clock = time.process_time if args.cpu else time.perf_counter
     header = (
         f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='minutes')}, Python "
         f"{platform.python_version()}, NumPy {np.__version__}, {platform.machine()}, "
         f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} pinned, jax "
         f"{jax.__version__ if jax is not None else 'not installed'}; median of {samples} "
-        "samples, the rows of each workload sampled round-robin in one run"
+        "samples, the rows of each workload sampled round-robin in one run; load average "
+        f"{os.getloadavg()[0]:.1f} at the start; "
+        f"{'CPU time (time.process_time)' if args.cpu else 'wall time (time.perf_counter)'}"
     )
     out = [header, ""]
     print(header, end="\n\n", flush=True)
     for name, rows in scalar_rows(jax) + network_rows(jax):
-        medians = median_times([fn for _, fn in rows], samples, target)
+        medians = median_times([fn for _, fn in rows], samples, target, clock)
         base = medians[0]
         compiled_row = next(m for (k, _), m in zip(rows, medians, strict=True) if "compiled" in k)
         table = [
@@ -244,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         out += [*table, ""]
         print("\n".join(table) + "\n", flush=True)
-    table = ["### Compiling 1,000 operations", "", *compile_times(samples, jax)]
+    table = ["### Compiling 1,000 operations", "", *compile_times(samples, jax, clock)]
     out += table
     print("\n".join(table), flush=True)
     if args.out is not None:

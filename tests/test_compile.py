@@ -467,3 +467,32 @@ def test_random_programs_mixing_floats_and_arrays_equal_trace(
         return np.sum(a * s) + s * np.sum(a**2) + c**2
 
     _agree(g, c, a)
+
+
+def test_the_sign_of_slogdet_is_computed_at_every_call() -> None:
+    def f(a: Any) -> Any:
+        sign, logabsdet = np.linalg.slogdet(a)
+        return sign * logabsdet
+
+    rule = compiled(f)
+    positive = np.array([[3.0, 1.0], [1.0, 2.0]])
+    negative = np.array([[1.0, 3.0], [2.0, 1.0]])
+    for a in (positive, negative, positive):
+        sign, logabsdet = np.linalg.slogdet(a)
+        y, back = pb.pullback(rule, a)
+        assert y == sign * logabsdet
+        assert np.allclose(back(1.0), sign * np.linalg.inv(a).T, rtol=1e-12, atol=0.0)
+        _agree(f, a, rule=rule)
+    assert _variants(rule) == 1  # no guard on the sign: it is part of the program
+    assert "SAME" not in rule.source(negative)
+
+
+def test_a_mask_read_from_a_float_condition_is_not_frozen() -> None:
+    def f(x: Any) -> Any:
+        return np.sum(np.where(x - 1.0, x * 2.0, x**3))
+
+    rule = compiled(f)
+    _agree(f, np.array([1.0, 2.0, 0.5]), rule=rule)
+    assert _agree(f, np.array([3.0, 1.0, 1.0]), rule=rule).tolist() == [2.0, 3.0, 3.0]
+    assert _variants(rule) == 1
+    assert "SAME" not in rule.source(np.array([1.0, 2.0]))

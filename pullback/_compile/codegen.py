@@ -25,7 +25,7 @@ from .._ieee import add as ieee_add
 from .._ieee import quiet
 from .._table.entry import as_float_if_scalar
 from .._table.scalar import MATH
-from .chunks import NAME, glue, inline
+from .chunks import NAME, glue
 from .program import Op, Program, Var
 from .symbolic import Emitter, Sym, literal
 
@@ -100,6 +100,7 @@ class _Writer:
         self.emitter = Emitter()
         self.defined: set[str] = {f"v{i}" for i in range(n_leaves)}
         self.partials: dict[int, Any] = {}  # a float op's derivative, for the backward pass
+        self.forms: dict[Any, Any] = {}  # each entry's float form, prepared (see _float_form)
         self.alias: dict[int, str] = {}  # a cotangent that is another's, unchanged
         self.quiet = False
 
@@ -143,9 +144,13 @@ class _Writer:
         return name
 
     def line(self, text: str, target: str | None = None) -> None:
-        self.emitter.line(text, target)
+        self.emitter.lines.append(text)
+        self.emitter.targets.append(target)
         if target is not None:
-            self.defined.update(target.split(", "))
+            if ", " in target:
+                self.defined.update(target.split(", "))
+            else:
+                self.defined.add(target)
 
     # -- the forward pass -----------------------------------------------------------------
 
@@ -201,11 +206,13 @@ class _Writer:
     def float_forward(self, op: Op) -> None:
         _, var, entry, operands = op
         at_floats = entry.at_floats
-        code = entry.float_code
-        if code is not None and getattr(at_floats, "__name__", "") == f"{entry.name}_at_float":
-            self.float_code_forward(var, code, self.operand(operands[0]))
+        form = self.forms.get(entry)
+        if form is None:
+            form = self.forms[entry] = _float_form(entry)
+        if type(form) is list:
+            self.float_code_forward(var, form, self.operand(operands[0]))
             return
-        if getattr(at_floats, "__module__", "") == _BINARY_MODULE:
+        if form:
             mark = len(self.emitter.lines)
             try:
                 syms = [Sym(f"v{o}", self.emitter) if type(o) is int else o.value for o in operands]
@@ -237,27 +244,31 @@ class _Writer:
                 raise TypeError("symbolic float: the value is not a float")
             self.line(f"{name} = {text}", name)
 
-    def float_code_forward(self, var: int, code: tuple[str, ...], x: str) -> None:
+    def float_code_forward(self, var: int, code: list[tuple[str, Any]], x: str) -> None:
         d = f"d{var}"
         out = f"v{var}"
-        lines = [line.format(d=d) for line in code]
-        if any(line.startswith(" ") or line.rstrip().endswith(":") for line in lines):
-            # Branches: the lines run as written, on a local x.
+        if code[0][0] == "":  # branches: the lines run as written, on a local x
             self.line(f"x = {x}")
-            for line in lines:
+            for line in code[0][1]:
+                line = line.format(d=d)
                 assigned = _ASSIGNED.match(line)
-                self.line(line, assigned.group(1) if assigned else None)
+                self.line(line, _named(assigned.group(1)) if assigned else None)
             self.line(f"{out} = x", out)
             self.defined.add(d)
             self.partials[var] = ("d", d)
             return
         current = x
-        for line in lines:
-            target, expression = line.split(" = ", 1)
-            expression = _X.sub(current, expression)
+        for target, parts in code:
+            expression = current.join(parts)
+            if "{d}" in expression:
+                expression = expression.replace("{d}", d)
             if target == "x":
                 target = current = out
-            self.line(f"{target} = {expression}", target)
+                self.line(f"{target} = {expression}", target)
+            elif target == "{d}":
+                self.line(f"{d} = {expression}", d)
+            else:
+                self.line(f"{target} = {expression}", _named(target))
         if current != out:
             self.line(f"{out} = {current}", out)
         self.partials[var] = ("d", d)
@@ -322,11 +333,17 @@ class _Writer:
         if arity == 1:
             return [(i, f"({g} * {p} if type({p}) is float else {p}({g}))") for i in needed]
         self.emitter.line(
-            f"t_g{var} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})"
+            f"t_g{var} = ({g} * {p}[0], {g} * {p}[1]) if type({p}) is tuple else {p}({g})",
+            f"t_g{var}",
         )
         return [(i, f"t_g{var}[{i}]") for i in needed]
 
     def symbolic_partials(self, g: str, partials: Any, needed: list[int]) -> list[Any]:
+        if not callable(partials):  # numbers and names: g * partial written directly
+            each = partials if type(partials) is tuple else (partials,)
+            products = [_times(g, each[i]) for i in needed]
+            if None not in products:
+                return list(zip(needed, products, strict=True))
         gsym = Sym(g, self.emitter)
         if callable(partials):
             results = partials(gsym)
@@ -414,20 +431,19 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     backward_lines, backward_targets, backward_starts, reached = writer.backward()
     backward_names = set(NAME.findall("\n".join(backward_lines)))
     saved = sorted(backward_names & writer.defined, key=_natural)
-    forward_lines, forward_targets, forward_starts = inline(
-        forward_lines, forward_targets, forward_starts, backward_names | {output}
-    )
-    cotangents = [writer.alias.get(i, f"g{i}") if reached[i] else "None" for i in range(n_leaves)]
-    backward_lines, backward_targets, backward_starts = inline(
-        backward_lines, backward_targets, backward_starts, set(cotangents)
-    )
+    # A float argument no cotangent reached gets 0.0 here, as the tracer gives it.
+    floats = program.floats
+    cotangents = [
+        writer.alias.get(i, f"g{i}") if reached[i] else "0.0" if floats[i] else "None"
+        for i in range(n_leaves)
+    ]
     namespace = writer.namespace
     forward_glue, backward_glue = glue(
         [
             (forward_lines, forward_targets, forward_starts),
             (backward_lines, backward_targets, backward_starts),
         ],
-        [{output, *saved}, {c for c in cotangents if c != "None"}],
+        [{output, *saved}, {c for c in cotangents if c not in ("None", "0.0")}],
         namespace,
     )
     leaves = ", ".join(f"v{i}" for i in range(n_leaves))
@@ -436,15 +452,53 @@ def generate(program: Program, n_leaves: int, root: Any) -> Compiled:
     if writer.quiet:
         body = "    with QUIET():\n" + body
     saved_tuple = "(" + "".join(f"{s}, " for s in saved) + ")"
-    back_body = "".join("        " + line + "\n" for line in backward_glue)
+    # Float code alone (no NumPy call forward, so none backward) needs no quiet
+    # context: Python's float arithmetic raises where NumPy would warn.
+    back_body = "".join(indent + line + "\n" for line in backward_glue)
+    if writer.quiet and back_body:
+        back_body = "    with QUIET():\n" + back_body
+    # The saved values come back as one tuple, unpacked in one statement (cheaper
+    # to compile and to call than as many parameters).
+    unpack = f"    {saved_tuple} = saved\n" if saved else ""
     source = (
         f"def forward({leaves}):\n{body}    return {output}, {saved_tuple}\n\n"
-        f"def backward(dy, {', '.join(saved)}):\n    with QUIET():\n{back_body}"
-        f"        pass\n    return ({''.join(c + ', ' for c in cotangents)})\n"
+        f"def backward(dy, saved):\n{unpack}{back_body}"
+        f"    return ({''.join(c + ', ' for c in cotangents)})\n"
     )
     exec(compile(source, "<pullback compiled>", "exec"), namespace)
     listing = "\n".join(["# forward", *forward_lines, "# backward", *backward_lines])
     return Compiled(namespace.pop("forward"), namespace.pop("backward"), listing)
+
+
+def _float_form(entry: Any) -> Any:
+    """How an entry's float form is written out: its float code's lines, prepared
+    (``(target, pieces around x)``, or ``[("", lines)]`` for code with branches);
+    True for a binary entry's ``at_floats`` (run on symbols); False: called.
+    """
+    code = entry.float_code
+    name = getattr(entry.at_floats, "__name__", "")
+    if code is not None and name == f"{entry.name}_at_float":
+        if any(line.startswith(" ") or line.rstrip().endswith(":") for line in code):
+            return [("", code)]
+        return [(t, _X.split(e)) for t, e in (line.split(" = ", 1) for line in code)]
+    return getattr(entry.at_floats, "__module__", "") == _BINARY_MODULE
+
+
+def _times(g: str, partial: Any) -> str | None:
+    """``g * partial`` as ``Sym`` writes it (x * 1.0 is x, x * -1.0 is -x), or None."""
+    if type(partial) is Sym:
+        return f"({g} * {partial.text})"
+    if type(partial) is float and partial == 1.0:
+        return g
+    if type(partial) is float and partial == -1.0:
+        return f"(-{g})"
+    text = literal(partial)
+    return None if text is None else f"({g} * {text})"
+
+
+def _named(target: str) -> str | None:
+    """A float code line's target as a line's target: None for its own locals (``r``, ``x``)."""
+    return target if NAME.fullmatch(target) else None
 
 
 def _natural(name: str) -> tuple[str, int]:

@@ -109,7 +109,14 @@ class Program:
         NumPy forward (in IEEE arithmetic, quietly) and the same conversion of
         the result.
         """
-        diff = any(type(o) is int and self.diff[o] for o in operands)
+        diff = False
+        floats = not params  # every operand a float, no parameters: the float form's case
+        for o in operands:
+            if type(o) is int:
+                diff = diff or self.diff[o]
+                floats = floats and self.floats[o]
+            else:
+                floats = floats and type(o.value) is float
         if not diff:  # no derivative flows through: a plain value, as NumPy would give it
             with quiet():
                 y = as_float_if_scalar(primitive.forward(*values, **params))
@@ -118,7 +125,7 @@ class Program:
             self.ops.append(("plain", var, primitive.forward, args, params, "scalar"))
             return y, var, False
         at_floats = primitive.at_floats
-        if at_floats is not None and not params and all(type(v) is float for v in values):
+        if at_floats is not None and floats:
             try:
                 y = at_floats(*values)[0]
             except (ArithmeticError, ValueError):

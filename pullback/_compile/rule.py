@@ -52,7 +52,13 @@ def _frozen(spec: Any) -> Any:
     if spec is None:
         return None
     kind, keys, children = spec
-    return (kind, None if keys is None else tuple(keys), tuple(_frozen(c) for c in children))
+    frozen_keys = None if keys is None else tuple(keys)
+    if children.count(None) == len(children):  # one level of leaves (a dict of arrays)
+        return (kind, frozen_keys, len(children))
+    return (kind, frozen_keys, tuple(_frozen(c) for c in children))
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _leaf_key(leaf: Any) -> Any:
@@ -66,6 +72,21 @@ def _leaf_key(leaf: Any) -> Any:
     return kind
 
 
+def _leaves_of(arg_leaves: list[Any], key: list[Any], leaves: list[Any], where: Any) -> None:
+    """Each leaf's part of the key, and the leaf as a value (float64 arrays as they are)."""
+    for leaf in arg_leaves:
+        kind = type(leaf)
+        if kind is float:
+            key.append(kind)
+            leaves.append(leaf)
+        elif kind is np.ndarray and leaf.dtype is _FLOAT64:
+            key.append((kind, leaf.shape, "<f8"))
+            leaves.append(leaf)
+        else:
+            key.append(_leaf_key(leaf))
+            leaves.append(as_value(leaf, where))
+
+
 def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
     """One value or tree per argument, from the leaves and the specs."""
     out = []
@@ -75,6 +96,19 @@ def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
         out.append(part[0] if spec is None else unflatten(spec, part))
         start += count
     return out
+
+
+class _Argument:
+    """Which argument of which compiled function: written out only for an error."""
+
+    __slots__ = ("name", "position")
+
+    def __init__(self, name: str, position: int) -> None:
+        self.name = name
+        self.position = position
+
+    def __repr__(self) -> str:
+        return f"compiled({self.name}), argument {self.position}"
 
 
 class _TracedArgument(Exception):
@@ -117,7 +151,11 @@ class CompiledRule:
             return sum(len(v) for v in self._cache.values() if v is not None)
 
     def source(self, *xs: Any) -> str:
-        """The generated Python source of the program that runs for ``xs`` (for reading)."""
+        """The generated lines of the program that runs for ``xs`` (for reading).
+
+        Its forward and backward lines as written, before they are cut into
+        chunks and values read once are written into the lines that read them.
+        """
         self(*xs)
         key, leaves, _ = self._signature(xs)
         for variant in self._cache.get(key) or ():
@@ -142,21 +180,24 @@ class CompiledRule:
             kind = type(x)
             if kind is dict or kind is list or kind is tuple:
                 arg_leaves, spec = flatten(x)
-                key.append((_frozen(spec), tuple(_leaf_key(leaf) for leaf in arg_leaves)))
+                key.append(_frozen(spec))
             else:
                 arg_leaves, spec = [x], None
-                key.append(_leaf_key(x))
-            where = f"compiled({self.__name__}), argument {position}"
-            for leaf in arg_leaves:
-                leaves.append(as_value(leaf, where))
+            _leaves_of(arg_leaves, key, leaves, _Argument(self.__name__, position))
             specs.append((spec, len(arg_leaves)))
         return tuple(key), leaves, tuple(specs)
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
-        try:
-            key, leaves, specs = self._signature(xs)
-        except _TracedArgument:  # nested differentiation: the tracer's business
-            return self.traced(*xs)
+        key: Any = len(xs)  # floats only (the hot path): their number is the signature
+        leaves: Any = xs
+        specs: Any = None
+        for x in xs:
+            if type(x) is not float:
+                try:
+                    key, leaves, specs = self._signature(xs)
+                except _TracedArgument:  # nested differentiation: the tracer's business
+                    return self.traced(*xs)
+                break
         variants = self._cache.get(key, _MISSING)
         if variants is None:  # this signature cannot be compiled
             return self.traced(*xs)
@@ -168,6 +209,8 @@ class CompiledRule:
                     continue
                 except (ArithmeticError, ValueError):  # a special value: the IEEE path
                     return self.traced(*xs)
+                if type(y) is float:  # a value as it is (plain or not): nothing to shape
+                    return y, CompiledPullback(self, variant.compiled, saved, leaves, specs, xs, y)
                 return self._result(variant, y, saved, leaves, specs, xs)
             if len(variants) >= MAX_VARIANTS:
                 return self.traced(*xs)
@@ -275,14 +318,17 @@ class CompiledPullback:
                 return self._rule.traced(*self._xs)[1](dy)
             dy = cotangent_for(dy, y, f"the pullback of {self._rule!r}")
         try:
-            raw = self._compiled.backward(dy, *self._saved)
+            raw = self._compiled.backward(dy, self._saved)
         except (ArithmeticError, ValueError):  # a special value: the IEEE path
             return self._rule.traced(*self._xs)[1](dy)
         leaves = self._leaves
         specs = self._specs
         if specs is None:  # float arguments: float cotangents (0.0 where none arrived)
-            cotangents = [g if type(g) is float else _like(g, 0.0) for g in raw]
-            return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+            for g in raw:
+                if type(g) is not float:
+                    cotangents = [_like(g, 0.0) for g in raw]
+                    return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
+            return raw[0] if len(raw) == 1 else raw
         cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
         owned(cotangents, (*leaves, dy, y))
         per_argument = _rebuild(cotangents, specs)

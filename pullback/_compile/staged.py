@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .. import _traced_ops as _ops
+from .._table import UFUNCS
 from .._table.entry import Primitive
-from .._table.shapes import WHERE
 from .._tracing import dispatch
 from .._tracing.methods import ArrayMethods
 from .._values import is_traced
@@ -175,6 +175,11 @@ class Staged(ArrayMethods):
         return self.value
 
     @staticmethod
+    def __pullback_constant__(function: Any, args: tuple[Any, ...]) -> Any:
+        # A constant function of staged operands (an entry's mask, a sign): recorded.
+        return _stage_plain(_program_of(*args), function, args, {})
+
+    @staticmethod
     def __pullback_differentiate__(rule: Any) -> NoReturn:
         raise Unstageable("a derivative is taken inside the compiled function", permanent=True)
 
@@ -240,15 +245,13 @@ class Staged(ArrayMethods):
         for x in inputs:
             if is_traced(x) and type(x) is not Staged:
                 _foreign(x)
+        if method == "__call__" and not kwargs:  # np.sin(x): the entry, as dispatch calls it
+            entry = UFUNCS.get(ufunc)
+            if entry is not None:
+                return entry(*inputs)
         return dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func is np.where and len(args) == 3 and not kwargs and type(args[0]) is Staged:
-            # The table's np.where reads its condition with np.asarray, which would
-            # freeze a staged mask (a guard on its every bit): read it here instead,
-            # as NumPy reads a condition (nonzero is True), recomputed at replay.
-            condition = _stage_plain(self.program, _as_condition, (args[0],), {})
-            return WHERE(condition, args[1], args[2])
         if func in dispatch.CONSTANT_FUNCTIONS:
             if func in _STATIC:
                 return func(*_concrete(args), **_concrete(kwargs))
@@ -323,10 +326,6 @@ class Staged(ArrayMethods):
         return np.asarray(self._guarded("value")).tolist()
 
 
-def _as_condition(condition: Any) -> Any:
-    return np.asarray(condition, dtype=bool)
-
-
 def _is_operand(x: Any) -> bool:
     """An operand of staged arithmetic: a staged value, a number, or a real or boolean array."""
     kind = type(x)
@@ -342,7 +341,7 @@ def _is_operand(x: Any) -> bool:
 def _binary(primitive: Primitive, a: Any, b: Any) -> Any:
     if not (_is_operand(a) and _is_operand(b)):
         return NotImplemented
-    return primitive(a, b)
+    return Staged.__pullback_apply__(primitive, (a, b), {})  # what primitive(a, b) calls
 
 
 def _compare(function: Any, a: Any, b: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._ieee import quiet
-from .._values import is_traced
+from .._values import concrete_of, is_traced
 from .scalar import compile_float_code
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "batch_of_elementwise",
     "batch_of_shapes",
     "batched_axes",
+    "constant",
     "expand_reduced",
     "is_traced",
     "ndim_of",
@@ -158,6 +159,25 @@ class Primitive:
 
     def __repr__(self) -> str:
         return self.name
+
+
+def constant(function: Callable[..., Any], *args: Any) -> Any:
+    """A constant function of an entry's operands: ``function`` of their plain values.
+
+    What has no derivative (a mask read from a condition, the sign of a
+    determinant) is computed on the values under any traced layers, as
+    comparisons and ``argmax`` are. A value whose type records such calls (a
+    compiled function's staged value, through ``__pullback_constant__``) records
+    it, so that it is computed again at every call instead of frozen.
+
+    >>> constant(np.sign, -2.0)
+    np.float64(-1.0)
+    """
+    for a in args:
+        hook = getattr(type(a), "__pullback_constant__", None)
+        if hook is not None:
+            return hook(function, args)
+    return function(*(concrete_of(a) for a in args))
 
 
 class Composite:

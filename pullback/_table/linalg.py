@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .._values import concrete_of
 from .entry import (
     Composite,
     Primitive,
     Shape,
+    constant,
     ndim_of,
     shape_of,
     unbroadcast,
@@ -442,11 +442,17 @@ LOGABSDET = Primitive(
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 
-def slogdet_(a: Any) -> Any:
+def _slogdet_sign(a: Any) -> Any:
     # The sign from slogdet itself, not sign(det(a)): det underflows to 0 (and
     # overflows) where slogdet's sign is still ±1 (0.001 I of size 120).
-    sign = np.linalg.slogdet(np.asarray(concrete_of(a)))[0]
-    return SlogdetResult(sign if ndim_of(sign) else float(sign), LOGABSDET(a))
+    sign = np.linalg.slogdet(a)[0]
+    return sign if np.ndim(sign) else float(sign)
+
+
+def slogdet_(a: Any) -> Any:
+    # The sign is a constant function of a (no derivative), computed on its value
+    # each call (a compiled function records it rather than freezing it).
+    return SlogdetResult(constant(_slogdet_sign, a), LOGABSDET(a))
 
 
 def _cholesky_forward(a: Any) -> Any:

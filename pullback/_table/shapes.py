@@ -21,6 +21,7 @@ from .entry import (
     Primitive,
     as_float_if_scalar,
     batch_of_shapes,
+    constant,
     ndim_of,
     normalize_axes,
     shape_of,
@@ -622,11 +623,13 @@ def sort_(
 def where_(condition: Any, x: Any = np._NoValue, y: Any = np._NoValue) -> Any:
     if x is np._NoValue and y is np._NoValue:
         return np.nonzero(condition)
-    if is_traced(condition):
-        # A traced condition is read as NumPy reads any number: nonzero is True
-        # (a comparison gives a plain bool array, which asarray cannot make of it).
-        condition = np.not_equal(condition, 0.0)
-    return WHERE(np.asarray(condition, dtype=bool), x, y)
+    # The condition is WHERE's constant operand, read as NumPy reads any number
+    # (nonzero is True); a compiled function computes it again at every call.
+    return WHERE(constant(_as_condition, condition), x, y)
+
+
+def _as_condition(condition: Any) -> Any:
+    return np.asarray(condition, dtype=bool)
 
 
 @_entry(np.clip, "Values limited to [a_min, a_max]; the gradient passes at the bounds.")
