@@ -731,3 +731,41 @@ def test_random_programs_of_the_families_match_numpy_and_differences(
     arrays.assert_same(scalar.seen[0], expected)  # NumPy's value, bit for bit
     (numeric,) = arrays.numerical_gradients(scalar, [x])
     arrays.assert_close(back(1.0), numeric)
+
+
+# -- compiled: what the families read from values is computed at every call ------------------
+
+COMPILED: dict[str, Callable[[Any], Any]] = {
+    "interp's segments": lambda x: np.sum(np.interp(x, XP, np.array([0.0, 3.0, -1.0, 2.0]))),
+    "copysign's signs": lambda x: np.sum(np.copysign(x, x - 1.0)),
+    "modf's signs": lambda x: np.sum(np.modf(x * np.array([1.0, np.inf, 3.0]))[0]),
+    "frexp's exponents": lambda x: np.sum(np.frexp(x)[0]),
+    "ldexp's powers": lambda x: np.sum(np.ldexp(x, np.array([1, -3, 2]))),
+    "cumprod's zeros": lambda x: np.sum(np.cumprod(np.round(x))),
+    "median's order": lambda x: np.median(x),
+    "quantile's order": lambda x: np.quantile(x, 0.3),
+    "nanmax's nans": lambda x: np.nanmax(np.log(x)),
+    "select's conditions": lambda x: np.sum(np.select([x > 1.0], [x**2], 0.5)),
+    "sum's where": lambda x: np.sum(x, where=x > 1.0),
+    "polyval": lambda x: np.sum(np.polyval(x, x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED))
+def test_compiled_functions_of_the_families_are_the_traced_ones_at_every_call(name: str) -> None:
+    # Values chosen so that each reading differs between calls (signs, order, zeros
+    # after rounding, nan from log of a negative, exponents): a frozen one would show.
+    f = COMPILED[name]
+    compiled, traced = pb.compiled(f), pb.trace(f)
+    points = [
+        np.array([0.5, 1.5, 0.25]),
+        np.array([1.7, -0.3, 2.5]),
+        np.array([-0.45, 2.2, 0.3]),
+        np.array([3.1, 0.2, -1.6]),
+    ]
+    with np.errstate(invalid="ignore"):
+        for x in points:
+            yc, gc = pb.value_and_gradient(compiled, x)
+            yt, gt = pb.value_and_gradient(traced, x)
+            assert np.array_equal(yc, yt, equal_nan=True), name
+            assert np.array_equal(gc, gt, equal_nan=True), name

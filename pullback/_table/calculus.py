@@ -55,7 +55,7 @@ def trapezoid_(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
 
 def polyval_(p: Any, x: Any) -> Any:
     # Horner's scheme from the highest coefficient, as NumPy's loop.
-    y: Any = np.zeros_like(concrete_of(x)) if shape_of(x) else 0.0
+    y: Any = np.zeros_like(x) if shape_of(x) else 0.0  # a constant
     for coefficient in p:
         y = y * x + coefficient
     return y
@@ -83,7 +83,8 @@ def interp_(
         return _scalar(y)
     # The segment [xp_j, xp_{j+1}] of each x, and NumPy's line through its ends:
     # slope·(x - xp_j) + fp_j, exactly fp_j at a breakpoint.
-    j = np.clip(np.searchsorted(xp, concrete_of(x), side="right") - 1, 0, n - 2)
+    # (searchsorted is a constant function: compiled code computes it at every call)
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, n - 2)
     lo, hi = fp[j], fp[j + 1]
     slope = (hi - lo) / (xp[j + 1] - xp[j])
     inside = slope * (x - xp[j]) + lo

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._values import concrete_of
-from .entry import Composite, ndim_of
+from .entry import Composite, constant, ndim_of
 
 __all__ = ["UFUNC_COMPOSITES"]
 
@@ -33,37 +33,54 @@ def modf_(x: Any) -> tuple[Any, Any]:
     # -(trunc(x) - x) below zero (modf(-2.0) is (-0.0, -2.0), where x - trunc(x)
     # would be +0.0); ±0 at ±inf, not inf - inf. Its derivative is 1; trunc(x)'s is 0.
     whole = np.trunc(x)
-    negative = np.signbit(concrete_of(x))
+    negative = np.signbit(x)  # a constant ufunc: a plain mask
     fraction = np.where(negative, -(whole - x), x - whole)
     infinite = np.isinf(x)
     if np.any(infinite):
-        fraction = np.where(infinite, np.copysign(0.0, concrete_of(x)), fraction)
+        fraction = np.where(infinite, constant(_signed_zero, x), fraction)
     return fraction, whole
 
 
+def _signed_zero(x: Any) -> Any:
+    return np.copysign(0.0, x)
+
+
+def _exponent(x: Any) -> Any:
+    return np.frexp(x)[1]
+
+
 def frexp_(x: Any) -> tuple[Any, Any]:
-    # x = m 2^e with |m| in [0.5, 1): e is a constant integer, m = x 2^-e is exact.
-    exponent = np.frexp(concrete_of(x))[1]
+    # x = m 2^e with |m| in [0.5, 1): e is a constant integer (of x's value, at
+    # every call of compiled code too), m = x 2^-e is exact.
+    exponent = constant(_exponent, x)
     return np.ldexp(x, -exponent), exponent
 
 
 def copysign_(a: Any, b: Any) -> Any:
     # a or -a, as the signs agree (exactly NumPy's value, nan's sign bit too): ∂/∂a = ±1,
     # and b only chooses.
-    agree = np.equal(np.signbit(concrete_of(a)), np.signbit(concrete_of(b)))
+    agree = np.equal(np.signbit(a), np.signbit(b))  # constant ufuncs: plain masks
     return np.where(agree, a, np.negative(a))
 
 
 def ldexp_(x: Any, n: Any) -> Any:
     # x 2^n for an integer (constant) n: a product by a power of two, exact as
-    # ldexp itself; in two halves past ±1000, where 2^n alone would overflow or vanish.
-    n = np.asarray(concrete_of(n))
-    if n.dtype.kind not in "iub":
-        raise TypeError(f"np.ldexp: the exponent must be an integer array, got dtype {n.dtype}")
-    if np.all(np.abs(n) <= 1000):
-        return x * _as_scale(np.ldexp(1.0, n))
-    half = n // 2
-    return x * _as_scale(np.ldexp(1.0, half)) * _as_scale(np.ldexp(1.0, n - half))
+    # ldexp itself. Past ±1000, where 2^n alone would overflow or vanish, the
+    # power comes in two halves; within, the second factor is 1 (exact too).
+    kind = np.asarray(concrete_of(n)).dtype.kind
+    if kind not in "iub":
+        raise TypeError(f"np.ldexp: the exponent must be an integer array, got dtype kind {kind!r}")
+    return x * constant(_first_power, n) * constant(_second_power, n)
+
+
+def _first_power(n: Any) -> Any:
+    n = np.asarray(n)
+    return _as_scale(np.ldexp(1.0, np.where(np.abs(n) <= 1000, n, n // 2)))
+
+
+def _second_power(n: Any) -> Any:
+    n = np.asarray(n)
+    return _as_scale(np.ldexp(1.0, np.where(np.abs(n) <= 1000, 0, n - n // 2)))
 
 
 def _as_scale(s: Any) -> Any:
