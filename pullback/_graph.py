@@ -130,13 +130,13 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
     if trace is None:  # a plain value, or a value whose type stages it (the table's hook)
         return primitive(*args, **params)
     values = []
-    parents = []
+    positions = []
     nested = False
     for a in args:
         if type(a) is Traced and a.owner is trace:
             value = a.value
             values.append(value)
-            parents.append(a.position)
+            positions.append(a.position)
             if type(value) is Traced:
                 nested = True
         else:
@@ -148,7 +148,8 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
                     )
                 nested = True
             values.append(a)
-            parents.append(-1)
+            positions.append(-1)
+    parents = tuple(positions)
     if nested:
         if primitive.vjps is None:
             raise TypeError(
@@ -159,7 +160,7 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
         # The value of an operation on outer traced values is itself recorded in
         # the outer trace: the same primitive, one level down.
         y = apply(primitive, *values, **params)
-        back: Any = Vjp(primitive, y, tuple(values), params, tuple(parents))
+        back: Any = Vjp(primitive, y, tuple(values), params, parents)
     else:
         at_floats = primitive.at_floats
         if at_floats is not None and not params and all(type(v) is float for v in values):
@@ -171,14 +172,14 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
                 y, back = _forward(primitive, values, params, parents)
         else:
             y, back = _forward(primitive, values, params, parents)
-    return _record(trace, primitive, y, back, tuple(parents), values)
+    return _record(trace, primitive, y, back, parents, values)
 
 
 def _forward(
     primitive: Primitive,
     values: list[Any],
     params: dict[str, Any],
-    parents: list[int] | tuple[int, ...],
+    parents: tuple[int, ...],
 ) -> tuple[Any, Any]:
     """The value and the node's vjp, at concrete values."""
     rule = primitive.rule
@@ -192,7 +193,7 @@ def _forward(
             y, res = residuals(*values, **params)
     if type(y) is not float and not (type(y) is np.ndarray and y.ndim and y.dtype is _FLOAT64):
         y = _as_traced_value(y, primitive, values)
-    return y, Vjp(primitive, y, tuple(values), params, tuple(parents), res)
+    return y, Vjp(primitive, y, tuple(values), params, parents, res)
 
 
 _FLOAT64 = np.dtype(np.float64)  # a traced array's dtype (another object of it: checked above)
@@ -402,13 +403,14 @@ class Vjp:
         assert vjps is not None
         if type(g) is float:
             g = np.float64(g)
-        args, keywords, parents = self.args, self.keywords or {}, self.parents
+        args, keywords, parents = (g, *self.args), self.keywords, self.parents
         with quiet():
             if primitive.arity < 0:
                 vjp = vjps[0]
                 assert vjp is not None
+                kw = keywords or {}
                 out = tuple(
-                    _cotangent(vjp(i, g, *args, **keywords)) if p >= 0 else None
+                    _cotangent(vjp(i, *args, **kw)) if p >= 0 else None
                     for i, p in enumerate(parents)
                 )
                 return out[0] if len(out) == 1 else out
@@ -416,7 +418,7 @@ class Vjp:
                 vjp = vjps[0]
                 if vjp is None or parents[0] < 0:
                     return None
-                r = vjp(g, *args, **keywords)
+                r = vjp(*args) if keywords is None else vjp(*args, **keywords)
                 return r if type(r) is np.ndarray and r.ndim else _cotangent(r)
             # A loop, not a generator: this runs once per node of every backward pass.
             sent: list[Any] = []
@@ -424,7 +426,7 @@ class Vjp:
                 if p < 0 or vjp is None:
                     sent.append(None)
                 else:
-                    r = vjp(g, *args, **keywords)
+                    r = vjp(*args) if keywords is None else vjp(*args, **keywords)
                     sent.append(r if type(r) is np.ndarray and r.ndim else _cotangent(r))
         return tuple(sent)
 
