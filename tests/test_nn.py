@@ -229,3 +229,24 @@ def test_relu_residuals_give_its_vjps_numbers_to_the_last_bit() -> None:
     with np.errstate(all="ignore"):
         expected = vjp(np.ones_like(special), RELU.forward(special), special)
     np.testing.assert_array_equal(special_g, expected)
+
+
+def test_compiled_network_runs_the_residuals_and_gives_the_traced_bits() -> None:
+    # compiled writes the layers' forwards that keep their residuals, and passes them
+    # to the vjps (res=): the one-pass code, with the traced path's numbers.
+    from pullback._compile.rule import CompiledRule
+
+    w1, b1 = RNG.normal(size=(4, 5)), RNG.normal(size=5)
+    w2, b2 = RNG.normal(size=(5, 3)), RNG.normal(size=3)
+    x, labels = RNG.normal(size=(6, 4)), np.array([0, 2, 1, 1, 0, 2])
+
+    def loss(w1: Array, b1: Array, w2: Array, b2: Array) -> Any:
+        hidden = pb.ops.relu(pb.ops.affine(x, w1, b1))
+        return pb.ops.softmax_cross_entropy(pb.ops.affine(hidden, w2, b2), labels)
+
+    rule = CompiledRule(loss)
+    traced = pb.gradient(pb.trace(loss), w1, b1, w2, b2)
+    for _ in range(2):  # recorded, then replayed
+        for got, expected in zip(pb.gradient(rule, w1, b1, w2, b2), traced, strict=True):
+            np.testing.assert_array_equal(got, expected)
+    assert rule.source(w1, b1, w2, b2).count("res=b") == 2  # the logits vjp, relu's
