@@ -160,10 +160,12 @@ class TwoLayerNet:
 # -- pullback: the same network with the library's network rules --
 
 
-@pb.trace
-def rules_loss(params: Params, x: Any, labels: Any) -> Any:
+def network_loss(params: Params, x: Any, labels: Any) -> Any:
     hidden = ops.relu(ops.affine(x, params["W1"], params["b1"]))
     return ops.softmax_cross_entropy(ops.affine(hidden, params["W2"], params["b2"]), labels)
+
+
+rules_loss = pb.trace(network_loss)
 
 
 def rules_train_step(params: Params, x: Any, labels: Any, learning_rate: float) -> Params:
@@ -175,6 +177,22 @@ def rules_train_step(params: Params, x: Any, labels: Any, learning_rate: float) 
 def rules_step_in_place(params: Params, x: Any, labels: Any, learning_rate: float) -> None:
     """The network rules' step into the caller's own parameter arrays (the example's pattern)."""
     example.sgd_step_in_place(params, pb.gradient(rules_loss, params, x, labels)[0], learning_rate)
+
+
+def params_only_step(x: Any, labels: Any, learning_rate: float) -> Callable[[Params], None]:
+    """The network rules' step with the batch closed over: the parameters' gradient only.
+
+    The book's network computes no dx for its first layer; ``gradient(rules_loss,
+    params, x, labels)`` does (x is an argument), a third large matrix product at
+    784 → 50 → 10. With x and the labels constants of the traced function, no
+    cotangent is computed for them.
+    """
+    loss_of_params = pb.trace(partial(network_loss, x=x, labels=labels))
+
+    def step(params: Params) -> None:
+        example.sgd_step_in_place(params, pb.gradient(loss_of_params, params), learning_rate)
+
+    return step
 
 
 def torch_step(params: Params) -> Callable[[Any, Any], Any] | None:
@@ -363,6 +381,10 @@ def step_versions(
             "pullback, plain NumPy traced, functional sgd_step",
             Loop(partial(plain_train_step, x=x, t=t, learning_rate=lr), params),
         ),
+        (
+            "pullback, network rules, parameters' gradient only, sgd_step_in_place",
+            Loop(params_only_step(x, labels, lr), params),
+        ),
     ]
 
 
@@ -378,9 +400,12 @@ def versions_at(size: tuple[int, int, int], batch: int) -> list[tuple[str, Calla
     in_place = {k: v.copy() for k, v in params.items()}
     rules_step_in_place(in_place, x, labels, lr)
     plain = example.train_step(params, x, t, lr)[0]
+    only = {k: v.copy() for k, v in params.items()}
+    params_only_step(x, labels, lr)(only)
     for k in params:
         assert np.allclose(functional[k], book.params[k], rtol=0.0, atol=1e-12), k
         assert np.array_equal(functional[k], in_place[k]), k  # the same arithmetic
+        assert np.array_equal(functional[k], only[k]), k
         assert np.allclose(functional[k], plain[k], rtol=0.0, atol=1e-12), k
     rows = step_versions(params, x, labels, t, lr)
     jax_ = jax_step()

@@ -130,13 +130,13 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
     if trace is None:  # a plain value, or a value whose type stages it (the table's hook)
         return primitive(*args, **params)
     values = []
-    parents = []
+    positions = []
     nested = False
     for a in args:
         if type(a) is Traced and a.owner is trace:
             value = a.value
             values.append(value)
-            parents.append(a.position)
+            positions.append(a.position)
             if type(value) is Traced:
                 nested = True
         else:
@@ -148,7 +148,8 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
                     )
                 nested = True
             values.append(a)
-            parents.append(-1)
+            positions.append(-1)
+    parents = tuple(positions)
     if nested:
         if primitive.vjps is None:
             raise TypeError(
@@ -159,7 +160,7 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
         # The value of an operation on outer traced values is itself recorded in
         # the outer trace: the same primitive, one level down.
         y = apply(primitive, *values, **params)
-        back: Any = Vjp(primitive, y, tuple(values), params, tuple(parents))
+        back: Any = Vjp(primitive, y, tuple(values), params, parents)
     else:
         at_floats = primitive.at_floats
         if at_floats is not None and not params and all(type(v) is float for v in values):
@@ -171,24 +172,31 @@ def apply(primitive: Primitive, *args: Any, **params: Any) -> Any:
                 y, back = _forward(primitive, values, params, parents)
         else:
             y, back = _forward(primitive, values, params, parents)
-    return _record(trace, primitive, y, back, tuple(parents), values)
+    return _record(trace, primitive, y, back, parents, values)
 
 
 def _forward(
     primitive: Primitive,
     values: list[Any],
     params: dict[str, Any],
-    parents: list[int] | tuple[int, ...],
+    parents: tuple[int, ...],
 ) -> tuple[Any, Any]:
     """The value and the node's vjp, at concrete values."""
     rule = primitive.rule
     if rule is not None:  # a user's rule: its own pullback
         return rule(*values)
+    residuals = primitive.residuals
     with quiet():
-        y = primitive.forward(*values, **params)
-    if type(y) is not float:
+        if residuals is None:
+            y, res = primitive.forward(*values, **params), None
+        else:  # the forward keeps what the vjps read (see Primitive)
+            y, res = residuals(*values, **params)
+    if type(y) is not float and not (type(y) is np.ndarray and y.ndim and y.dtype is _FLOAT64):
         y = _as_traced_value(y, primitive, values)
-    return y, Vjp(primitive, y, tuple(values), params, tuple(parents))
+    return y, Vjp(primitive, y, tuple(values), params, parents, res)
+
+
+_FLOAT64 = np.dtype(np.float64)  # a traced array's dtype (another object of it: checked above)
 
 
 def _as_traced_value(y: Any, primitive: Primitive, values: list[Any]) -> Any:
@@ -362,7 +370,7 @@ class Vjp:
     vjps record themselves there, so they can be differentiated again.
     """
 
-    __slots__ = ("params", "parents", "primitive", "xs", "y")
+    __slots__ = ("args", "keywords", "params", "parents", "primitive", "res", "xs", "y")
 
     def __init__(
         self,
@@ -371,37 +379,56 @@ class Vjp:
         xs: tuple[Any, ...],
         params: dict[str, Any],
         parents: tuple[int, ...],
+        res: Any = None,
     ) -> None:
         self.primitive = primitive
         self.y = y
         # Python floats raise at 1/0 and overflow where IEEE 754 gives inf:
         # the vjps see NumPy float64 scalars, whose arithmetic is IEEE's.
-        self.xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+        if float in map(type, xs):
+            xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+        self.xs = xs
         self.params = params
         self.parents = parents
+        # What the entry's forward kept for its vjps (None: nothing; see Primitive),
+        # passed as res= with the parameters (the batched vjps take none: self.params).
+        self.res = res
+        # The vjps' arguments after g, and their keywords (None: none to pass).
+        self.args = (np.float64(y) if type(y) is float else y, *xs)
+        self.keywords = (params or None) if res is None else {**params, "res": res}
 
     def __call__(self, g: Any) -> Any:
         primitive = self.primitive
         vjps = primitive.vjps
         assert vjps is not None
-        y = np.float64(self.y) if type(self.y) is float else self.y
         if type(g) is float:
             g = np.float64(g)
-        xs, params = self.xs, self.params
+        args, keywords, parents = (g, *self.args), self.keywords, self.parents
         with quiet():
             if primitive.arity < 0:
                 vjp = vjps[0]
                 assert vjp is not None
+                kw = keywords or {}
                 out = tuple(
-                    _cotangent(vjp(i, g, y, *xs, **params)) if p >= 0 else None
-                    for i, p in enumerate(self.parents)
+                    _cotangent(vjp(i, *args, **kw)) if p >= 0 else None
+                    for i, p in enumerate(parents)
                 )
-            else:
-                out = tuple(
-                    _cotangent(vjp(g, y, *xs, **params)) if p >= 0 and vjp is not None else None
-                    for vjp, p in zip(vjps, self.parents, strict=True)
-                )
-        return out[0] if len(out) == 1 else out
+                return out[0] if len(out) == 1 else out
+            if len(parents) == 1:  # one operand: its cotangent alone
+                vjp = vjps[0]
+                if vjp is None or parents[0] < 0:
+                    return None
+                r = vjp(*args) if keywords is None else vjp(*args, **keywords)
+                return r if type(r) is np.ndarray and r.ndim else _cotangent(r)
+            # A loop, not a generator: this runs once per node of every backward pass.
+            sent: list[Any] = []
+            for vjp, p in zip(vjps, parents):  # noqa: B905  (same length by construction)
+                if p < 0 or vjp is None:
+                    sent.append(None)
+                else:
+                    r = vjp(*args) if keywords is None else vjp(*args, **keywords)
+                    sent.append(r if type(r) is np.ndarray and r.ndim else _cotangent(r))
+        return tuple(sent)
 
 
 def _cotangent(g: Any) -> Any:
@@ -452,6 +479,14 @@ class Traced(ArrayMethods):
 
     def __pullback_concrete__(self) -> Any:
         return concrete(self)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        # The concrete value's, read directly (no np.shape: layers check shapes per call).
+        value = self.value
+        while type(value) is Traced:
+            value = value.value
+        return value.shape if type(value) is np.ndarray else ()
 
     @staticmethod
     def __pullback_differentiate__(rule: Any) -> Any:

@@ -38,6 +38,11 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Num
 
 
 class _Quiet:
+    """A context in which NumPy's special values arrive without RuntimeWarnings.
+
+    Like ``np.errstate(all="ignore")``: per thread and per context, never global.
+    """
+
     __slots__ = ("_token",)
 
     def __enter__(self) -> None:
@@ -47,14 +52,15 @@ class _Quiet:
         _extobj_contextvar.reset(self._token)
 
 
-def quiet() -> AbstractContextManager[Any]:
-    """A context in which NumPy's special values arrive without RuntimeWarnings.
+def _errstate() -> AbstractContextManager[Any]:  # pragma: no cover - other NumPy versions
+    return np.errstate(all="ignore")
 
-    Like ``np.errstate(all="ignore")``: per thread and per context, never global.
-    """
-    if _extobj_contextvar is None:  # pragma: no cover
-        return np.errstate(all="ignore")
-    return _Quiet()
+
+# The class itself where NumPy's context variable is reachable: ``quiet()`` makes the
+# context with no Python frame of its own (it is entered several times a training step).
+quiet: Callable[[], AbstractContextManager[Any]] = (
+    _Quiet if _extobj_contextvar is not None else _errstate
+)
 
 
 def mul(a: float | V, b: float | V) -> V:

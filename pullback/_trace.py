@@ -212,7 +212,11 @@ class TracedRule:
                 if leaf_kind is Traced:
                     depth = max(depth, leaf.owner.depth + 1)
                 elif not (
-                    leaf_kind is float or (leaf_kind is np.ndarray and leaf.dtype == np.float64)
+                    leaf_kind is float
+                    or (
+                        leaf_kind is np.ndarray
+                        and (leaf.dtype is _FLOAT64 or leaf.dtype == _FLOAT64)
+                    )
                 ):
                     where = f"trace({self.__name__}), argument {position}"
                     arg_leaves[i] = as_value(leaf, where)
@@ -384,6 +388,11 @@ def backward(
     if root < 0:
         return table
     table[root] = dy
+    # The positions whose cotangent is an array this pass made (a sum of two), held by
+    # that slot alone until the node is pulled back: later terms are added into it in
+    # place. Any other array may be g itself, a view of an argument or a value another
+    # slot holds too (a vjp may return g for both operands): never written into.
+    summed: set[int] = set()
     for position in range(root, n_leaves - 1, -1):  # the operations, last first
         g = table[position]
         if g is None:
@@ -419,12 +428,23 @@ def backward(
             sent = back(g)
             if len(operands) == 1:
                 sent = (sent,)
-            if visit is not None:
+            if visit is None:
+                # Dropped once pulled back, as the float forms' are: an array cotangent
+                # is freed while the pass runs, not at its end.
+                table[position] = None
+            else:
                 visit(position, g, tuple(sent))
             for p, gp in zip(operands, sent):  # noqa: B905  (same length by construction)
                 if p >= 0:
                     held = table[p]
-                    table[p] = gp if held is None else _accumulate(held, gp)
+                    if held is None:
+                        table[p] = gp
+                    elif p in summed:  # a sum this pass made for p: only p's slot holds it
+                        table[p] = _accumulate_into(held, gp)
+                    else:
+                        table[p] = total = _accumulate(held, gp)
+                        if type(total) is np.ndarray and visit is None:
+                            summed.add(p)
     return table
 
 
@@ -437,8 +457,30 @@ def _accumulate(a: Any, b: Any) -> Any:
     return ieee.add(a, b)
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _accumulate_into(total: Any, b: Any) -> Any:
+    """``total + b`` for an array ``total`` this pass made: into it, when ``b`` fits."""
+    kind = type(b)
+    if kind is Traced or not (
+        kind is float or (kind is np.ndarray and b.shape == total.shape) or kind is np.float64
+    ):
+        return _accumulate(total, b)  # a traced term, or one that broadcasts: a new sum
+    with ieee.quiet():
+        np.add(total, b, out=total)
+    return total
+
+
 def _like(g: Any, leaf: Any) -> Any:
     """The cotangent of one leaf: zero if nothing reached it, of the leaf's kind."""
+    if (
+        type(g) is np.ndarray
+        and type(leaf) is np.ndarray
+        and g.shape == leaf.shape
+        and g.dtype is _FLOAT64
+    ):
+        return g  # the common case: an array's cotangent, as it arrived
     if type(leaf) is float:
         if type(g) is float:
             return g

@@ -267,6 +267,11 @@ def owned(outputs: list[Any], inputs: tuple[Any, ...]) -> list[Any]:
     }
     for i, a in enumerate(outputs):
         if isinstance(a, np.ndarray):
+            if a.base is None and type(a) is np.ndarray:  # the common case: a fresh array
+                key = id(a)
+                if key not in taken and a.flags.writeable:
+                    taken.add(key)
+                    continue
             root = a if a.base is None else _memory_root(a)
             if (
                 id(root) in taken

@@ -112,10 +112,46 @@ def test_class_indices_are_checked_in_traced_code_too(labels: Array) -> None:
         pb.softmax_cross_entropy(logits, labels)
 
 
-def test_one_pass_rules_give_the_entries_numbers_to_the_last_bit() -> None:
-    # Traced code runs each entry's one-pass first-order form; nested differentiation
-    # runs its traceable forward and vjps. Both are the same arithmetic.
-    from pullback._table.library import AFFINE, SOFTMAX_CROSS_ENTROPY
+def test_the_network_entries_have_one_derivative_each() -> None:
+    # One primitive, one entry: no one-pass rule beside the vjps; the cross-entropy
+    # and relu keep residuals for them instead (Primitive.residuals).
+    from pullback._table.library import AFFINE, RELU, SOFTMAX_CROSS_ENTROPY
+
+    for entry in (AFFINE, RELU, SOFTMAX_CROSS_ENTROPY):
+        assert entry.rule is None and entry.vjps is not None
+    assert AFFINE.residuals is None
+    assert RELU.residuals is not None and SOFTMAX_CROSS_ENTROPY.residuals is not None
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_cross_entropy_residuals_give_the_vjps_numbers_to_the_last_bit(scale: float) -> None:
+    # Traced code runs the forward that keeps e^z and Σ e^z, and the vjps read them;
+    # nested differentiation runs the vjps without them (from the logits). The same
+    # arithmetic: the same bits. The public rule takes the first path too.
+    from pullback._table.library import SOFTMAX_CROSS_ENTROPY as SCE
+
+    assert SCE.vjps is not None and SCE.residuals is not None
+    logits = RNG.normal(size=(5, 3)) * scale
+    indices = np.array([0, 2, 1, 1, 0])
+    for labels in (indices, indices.astype(float), np.eye(3)[indices]):
+        loss, res = SCE.residuals(logits, labels)
+        assert loss == float(SCE.forward(logits, labels))
+        public_loss, public_back = pb.softmax_cross_entropy(logits, labels)
+        assert public_loss == loss
+        for g in (np.float64(0.7), np.float64(-2.5)):
+            for vjp, public in zip(SCE.vjps, public_back(float(g)), strict=True):
+                assert vjp is not None
+                with_res = vjp(g, loss, logits, labels, res=res)
+                np.testing.assert_array_equal(with_res, vjp(g, loss, logits, labels))
+                np.testing.assert_array_equal(with_res, public)
+        # The pullback may be called again: the residuals are not changed by a call.
+        first = SCE.vjps[0](np.float64(1.0), loss, logits, labels, res=res)  # type: ignore[misc]
+        again = SCE.vjps[0](np.float64(1.0), loss, logits, labels, res=res)  # type: ignore[misc]
+        np.testing.assert_array_equal(first, again)
+
+
+def test_affine_public_rule_runs_the_entrys_vjps() -> None:
+    from pullback._table.library import AFFINE
 
     x, w, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5)
     dy = RNG.normal(size=(4, 5))
@@ -125,15 +161,6 @@ def test_one_pass_rules_give_the_entries_numbers_to_the_last_bit() -> None:
     for got, vjp in zip(back(dy), AFFINE.vjps, strict=True):
         assert vjp is not None
         np.testing.assert_array_equal(got, vjp(dy, y, x, w, b))
-    logits = RNG.normal(size=(5, 3)) * 30.0
-    indices = np.array([0, 2, 1, 1, 0])
-    assert SOFTMAX_CROSS_ENTROPY.vjps is not None
-    for labels in (indices, indices.astype(float), np.eye(3)[indices]):
-        loss, back2 = pb.softmax_cross_entropy(logits, labels)
-        assert loss == float(SOFTMAX_CROSS_ENTROPY.forward(logits, labels))
-        for got, vjp in zip(back2(0.7), SOFTMAX_CROSS_ENTROPY.vjps, strict=True):
-            assert vjp is not None
-            np.testing.assert_array_equal(got, vjp(np.float64(0.7), loss, logits, labels))
 
 
 def test_a_row_of_infinite_logits_takes_the_guarded_path() -> None:
@@ -174,24 +201,52 @@ def test_one_pass_rules_pull_back_a_traced_cotangent() -> None:
         assert pb.gradient(pb.trace(squared_gradient), 1.5) == pytest.approx(expected, rel=1e-12)
 
 
-def test_relu_in_traced_code_gives_its_vjps_numbers_to_the_last_bit() -> None:
-    # Traced code runs relu's one-pass rule (a mask multiply on finite arrays, the
-    # entry's vjp when a nan or an infinity is present); the entry's forward and vjp
-    # are the definition.
+def test_relu_residuals_give_its_vjps_numbers_to_the_last_bit() -> None:
+    # Traced code runs relu's forward that keeps its derivative as a mask on finite
+    # arrays (nothing when a nan or an infinity is present), and the vjp multiplies by
+    # it; without it the vjp computes relu'(x): the same numbers, signs of zeros too.
     from pullback._table.library import RELU
 
-    assert RELU.rule is not None and RELU.vjps is not None and RELU.vjps[0] is not None
+    assert RELU.residuals is not None and RELU.vjps is not None and RELU.vjps[0] is not None
+    vjp = RELU.vjps[0]
     finite = np.array([[-2.0, -0.0, 0.0, 3.0], [1e-300, -1e300, 5.0, -1.0]])
     special = np.array([[np.nan, -np.inf, np.inf, 0.0], [-1.0, 2.0, -0.0, 4.0]])
     g = np.array([[1.0, -2.0, np.inf, -np.inf], [np.nan, 0.0, -0.0, 3.0]])
     for x in (finite, special):
-        y, back = RELU.rule(x)
+        y, res = RELU.residuals(x)
+        assert (res is None) == (x is special)
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(y, RELU.forward(x))
             assert np.array_equal(np.signbit(y), np.signbit(RELU.forward(x)))
             for dy in (g, RNG.normal(size=x.shape)):
-                expected = RELU.vjps[0](dy, y, x)
-                np.testing.assert_array_equal(back(dy), expected)
-                assert np.array_equal(np.signbit(back(dy)), np.signbit(expected))
+                expected = vjp(dy, y, x)
+                got = vjp(dy, y, x, res=res)
+                np.testing.assert_array_equal(got, expected)
+                assert np.array_equal(np.signbit(got), np.signbit(expected))
     traced = pb.gradient(pb.trace(lambda v: np.sum(pb.ops.relu(v) * finite)), finite)
     np.testing.assert_array_equal(traced, np.where(finite > 0, finite, 0.0))
+    special_g = pb.gradient(pb.trace(lambda v: np.sum(pb.ops.relu(v))), special)
+    with np.errstate(all="ignore"):
+        expected = vjp(np.ones_like(special), RELU.forward(special), special)
+    np.testing.assert_array_equal(special_g, expected)
+
+
+def test_compiled_network_runs_the_residuals_and_gives_the_traced_bits() -> None:
+    # compiled writes the layers' forwards that keep their residuals, and passes them
+    # to the vjps (res=): the one-pass code, with the traced path's numbers.
+    from pullback._compile.rule import CompiledRule
+
+    w1, b1 = RNG.normal(size=(4, 5)), RNG.normal(size=5)
+    w2, b2 = RNG.normal(size=(5, 3)), RNG.normal(size=3)
+    x, labels = RNG.normal(size=(6, 4)), np.array([0, 2, 1, 1, 0, 2])
+
+    def loss(w1: Array, b1: Array, w2: Array, b2: Array) -> Any:
+        hidden = pb.ops.relu(pb.ops.affine(x, w1, b1))
+        return pb.ops.softmax_cross_entropy(pb.ops.affine(hidden, w2, b2), labels)
+
+    rule = CompiledRule(loss)
+    traced = pb.gradient(pb.trace(loss), w1, b1, w2, b2)
+    for _ in range(2):  # recorded, then replayed
+        for got, expected in zip(pb.gradient(rule, w1, b1, w2, b2), traced, strict=True):
+            np.testing.assert_array_equal(got, expected)
+    assert rule.source(w1, b1, w2, b2).count("res=b") == 2  # the logits vjp, relu's

@@ -12,6 +12,7 @@ import pytest
 
 import pullback as pb
 from pullback import ops, trace
+from pullback._trace import TracedRule
 
 from .helpers import five_point
 
@@ -308,3 +309,43 @@ def test_division_at_floats_pulls_back_as_the_rule_does() -> None:
     _, (gxa, gya) = pb.value_and_gradient(f, np.array([1.0]), np.array([4.7e-272]))
     assert gy == 0.0 and gya[0] == 0.0 and not math.isnan(gy)
     assert gx == gxa[0] == 0.0
+
+
+def test_a_value_used_many_times_sums_into_arrays_of_its_own_only() -> None:
+    # The backward pass adds a third term and more into the sum it made for a value,
+    # in place; never into g itself (add's vjp returns g for both operands), a user's
+    # cotangent or an argument. The numbers are those of the walkthrough's pass, which
+    # makes a new array for every sum.
+    x = np.linspace(-1.0, 1.0, 7)
+    x_before = x.copy()
+
+    def f(v: Any) -> Any:
+        u = v + v  # g itself to both operands
+        return v * 2.0 + u + np.sin(v) * u + v  # v's first cotangent: dy itself
+
+    _, back = trace(f)(x)
+    dy = np.linspace(0.5, 2.0, 7)
+    dy_before = dy.copy()
+    got = back(dy)
+    again = back(dy)  # a second call: the same numbers (nothing was changed in place)
+    np.testing.assert_array_equal(got, again)
+    np.testing.assert_array_equal(dy, dy_before)
+    np.testing.assert_array_equal(x, x_before)
+    assert not np.shares_memory(got, dy) and not np.shares_memory(got, x)
+    expected = dy * (5.0 + 2.0 * np.sin(x) + 2.0 * x * np.cos(x))
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    arrived, _ = TracedRule(f).record(x).pull_back(dy)
+    np.testing.assert_array_equal(got, arrived[0])
+
+
+def test_the_backward_pass_drops_each_cotangent_once_pulled_back() -> None:
+    # Array cotangents are released while the pass runs (not kept to its end): only
+    # the arguments' remain in the table.
+    from pullback._trace import backward
+
+    x = np.linspace(0.1, 1.0, 5)
+    _, back = trace(lambda v: np.sum(np.exp(np.sin(v) * v) / (1.0 + v)))(x)
+    root, parents, backs, leaves = back.graph()  # type: ignore[attr-defined]
+    table = backward(parents, backs, root, len(leaves), 1.0)
+    assert table[0] is not None
+    assert all(g is None for g in table[len(leaves) :])

@@ -162,7 +162,12 @@ class _Writer:
             _, var, entry, operands, params, conversion = op
             args = ", ".join(self.operand(o) for o in operands)
             self.quiet = True
-            self.line(f"v{var} = {self.call(entry.forward, args, params)}", f"v{var}")
+            if entry.residuals is None:
+                self.line(f"v{var} = {self.call(entry.forward, args, params)}", f"v{var}")
+            else:  # the value, and b: what the entry's vjps read (as the tracer keeps it)
+                call = self.call(entry.residuals, args, params)
+                self.line(f"v{var}, b{var} = {call}", f"v{var}, b{var}")
+                self.defined.add(f"b{var}")
             if conversion == "float":
                 self.line(f"v{var} = float(v{var})", f"v{var}")
             elif conversion == "array0":
@@ -379,6 +384,8 @@ class _Writer:
             else:
                 xs.append(self.constant(o.value))
         args = ", ".join([g, y, *xs])
+        if entry.residuals is not None:  # the vjps read what the forward kept
+            args += f", res=b{var}"
         out = []
         for i in needed:
             if entry.arity < 0:

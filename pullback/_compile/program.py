@@ -70,7 +70,8 @@ class Program:
     - ``("float", v, entry, operands)``: the entry's float form (``at_floats``),
       taken where the tracer takes it (every operand a float, no parameters);
     - ``("numpy", v, entry, operands, params, conversion)``: the entry's NumPy
-      forward, and the tracer's conversion of its result (see ``as_value_of``);
+      forward (its ``residuals`` where it has them), and the tracer's conversion
+      of its result (see ``as_value_of``);
     - ``("rule", v, entry, operands)``: a lifted rule, with its own pullback;
     - ``("plain", v, function, args, kwargs, conversion)``: a value with no
       derivative (a comparison, a mask, ``argmax``), recomputed at replay;
@@ -137,13 +138,17 @@ class Program:
             self.ops.append(("float", var, primitive, tuple(operands)))
             return y, var, True
         # In the tracer's order: the float form first, then a rule, then the vjps.
-        if primitive.rule is not None:  # its own pullback (a lifted rule, a one-pass entry)
+        if primitive.rule is not None:  # its own pullback (a lifted rule)
             y = primitive.rule(*values)[0]
             var = self.new_variable(y, True)
             self.ops.append(("rule", var, primitive, tuple(operands)))
             return y, var, True
+        residuals = primitive.residuals  # a forward that keeps what the vjps read: its value
         with quiet():
-            raw = primitive.forward(*values, **params)
+            if residuals is None:
+                raw = primitive.forward(*values, **params)
+            else:
+                raw = residuals(*values, **params)[0]
         y, conversion = as_value_of(raw, primitive, values)
         var = self.new_variable(y, True)
         self.ops.append(("numpy", var, primitive, tuple(operands), params, conversion))

@@ -33,16 +33,31 @@ softmax_vjp = _vjp(SOFTMAX)
 log_softmax_vjp = _vjp(LOG_SOFTMAX)
 
 
-def _first_order(entry: Primitive) -> Callable[..., tuple[Any, Any]]:
-    # The entry's one-pass first-order form (its value and a pullback closure),
-    # the one traced code runs too: the same numbers on both paths.
-    rule = entry.rule
-    assert rule is not None
-    return rule
+def _one_pass(entry: Primitive, xs: tuple[Any, ...]) -> tuple[Any, Callable[[Any], Any]]:
+    """The entry at concrete values, as traced code runs it: its value and its pullback.
 
+    Its forward keeps its residuals where it has them (the cross-entropy's softmax),
+    and the pullback runs the entry's vjps on them: the table's one derivative.
+    """
+    vjps = entry.vjps
+    assert vjps is not None
+    residuals = entry.residuals
+    with ieee.quiet():
+        if residuals is None:
+            y, keywords = entry.forward(*xs), {}
+        else:
+            y, res = residuals(*xs)
+            keywords = {"res": res}
 
-_affine = _first_order(AFFINE)
-_softmax_cross_entropy = _first_order(SOFTMAX_CROSS_ENTROPY)
+    def pullback(dy: Any) -> tuple[Any, ...]:
+        # dy is an array or a number, or a traced one when this pullback runs inside
+        # an outer trace (its operations then record there). A float as float64: IEEE.
+        g = np.float64(dy) if type(dy) is float else dy
+        with ieee.quiet():
+            return tuple(vjp(g, y, *xs, **keywords) for vjp in vjps if vjp is not None)
+
+    pullback.__name__ = pullback.__qualname__ = f"{entry.name}_pullback"
+    return y, pullback
 
 
 def _matrix(x: Any, rule: str, what: str, ndim: int) -> Array:
@@ -82,7 +97,7 @@ def affine(
             f"affine: shapes x {x.shape}, W {w.shape}, b {b.shape} do not fit: "
             "x is (N, D), W is (D, H), b is (H,)"
         )
-    y, affine_pullback = _affine(x, w, b)  # the table's entry, in one pass
+    y, affine_pullback = _one_pass(AFFINE, (x, w, b))  # the table's entry
     return y, affine_pullback
 
 
@@ -217,8 +232,8 @@ def softmax_cross_entropy(
             f"softmax_cross_entropy: logits must have at least one row and one class, "
             f"got shape {logits.shape}"
         )
-    loss, softmax_cross_entropy_pullback = _softmax_cross_entropy(
-        logits, _labels(labels, n, classes)
+    loss, softmax_cross_entropy_pullback = _one_pass(
+        SOFTMAX_CROSS_ENTROPY, (logits, _labels(labels, n, classes))
     )  # the table's entry, in one pass: it checks that class indices are classes
     return loss, softmax_cross_entropy_pullback
 

@@ -66,10 +66,15 @@ class Primitive:
             that are all Python floats (the hot path of traced scalar code); it
             may raise ArithmeticError or ValueError, and then ``forward`` runs.
         rule: ``rule(*xs) -> (y, pullback)`` at concrete values, which traced code
-            runs at first order instead of ``forward`` and ``vjps``: a user's rule
-            lifted into traced code (``vjps`` is None: first order only), or an
-            entry's one-pass form that keeps what its backward pass needs (the
-            network layers; their ``vjps`` serve nested differentiation).
+            runs instead of ``forward`` and ``vjps``: a user's rule lifted into
+            traced code (``vjps`` is None: first order only).
+        residuals: optional ``residuals(*xs, **params) -> (y, res)``, the forward
+            that also keeps what the vjps would compute again (the softmax of
+            a cross-entropy, relu's mask): ``y`` is ``forward``'s, to the bit, and
+            ``res`` (None: nothing kept) is handed to every vjp as ``res=``. Each
+            vjp of such an entry takes ``res=None`` and computes the same numbers
+            without it, from the operands (then traceably: nested
+            differentiation, batched cotangents). One derivative, both paths.
         float_code: for an elementwise entry, its value and derivative at a
             float as straight-line ``math`` code (see ``scalar``); it gives
             ``at_floats`` and the entry's stage in fused chains.
@@ -100,6 +105,7 @@ class Primitive:
         "forward",
         "name",
         "plain",
+        "residuals",
         "rule",
         "vjps",
     )
@@ -118,6 +124,7 @@ class Primitive:
         array_kernel: Callable[..., Any] | None = None,
         plain: Callable[..., tuple[Any, Any]] | None = None,
         batch: Sequence[BatchVjp | None] | None = None,
+        residuals: Callable[..., tuple[Any, Any]] | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -126,6 +133,7 @@ class Primitive:
         self.doc = doc
         self.edge = edge
         self.rule = rule
+        self.residuals = residuals
         self.float_code = float_code
         self.array_kernel = array_kernel
         self.plain = plain

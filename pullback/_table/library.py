@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._ieee import quiet
-from .._values import concrete_of, describe, is_traced
+from .._values import concrete_of, describe
 from . import kernels as k
 from .elementwise import unary
 from .entry import (
@@ -99,34 +99,32 @@ def relu(x: Any, y: Any) -> Any:
 RELU: Primitive = relu
 
 
-def _relu_rule(x: Any) -> tuple[Any, Any]:
-    # Relu's first order at concrete values, as traced code runs it (see the network
-    # layers below). On a finite array its derivative is 1 where x > 0 and +0 elsewhere,
-    # so g·d is g times the mask (a bool multiplies as 1.0 and 0.0: g·0 keeps g's sign,
-    # inf·0 is nan, as g·d does), and strong_zero changes nothing (g·d is nan only
-    # where g is): one multiply where the vjp does seven operations. An array holding
-    # a nan or an infinity (its sum says so, in one reduction) takes the vjp itself.
-    with quiet():
-        if type(x) is np.ndarray and x.ndim and math.isfinite(x.sum()):
-            positive = np.greater(x, 0.0)
-            y = np.where(positive, x, 0.0)
-
-            def relu_vjp(g: Any) -> Any:
-                with quiet():
-                    return g * positive
-
-            return y, relu_vjp
-        y = _relu_value(x)
-
-    def relu_table_vjp(g: Any) -> Any:
-        with quiet():
-            gp = relu.vjps[0](np.float64(g) if type(g) is float else g, y, x)  # type: ignore[index, misc]
-        return gp if (type(gp) is np.ndarray and gp.ndim) or is_traced(gp) else float(gp)
-
-    return y, relu_table_vjp
+def _relu_residuals(x: Any) -> tuple[Any, Any]:
+    # relu's value, and its derivative kept where it is a mask: on a finite array
+    # (its sum says so, in one reduction) relu'(x) is 1 where x > 0 and +0 elsewhere,
+    # which is x > 0 as bools (they multiply as 1.0 and 0.0). Elsewhere nothing is
+    # kept (None): the vjp computes relu'(x) itself, nan at nan.
+    if type(x) is np.ndarray and x.ndim and math.isfinite(x.sum()):
+        positive = np.greater(x, 0.0)
+        return np.where(positive, x, 0.0), positive  # _relu_value's numbers, at finite x
+    return _relu_value(x), None
 
 
-RELU.rule = _relu_rule
+_relu_times_derivative = relu.vjps[0]  # type: ignore[index]
+
+
+def relu_pullback(g: Any, y: Any, x: Any, res: Any = None) -> Any:
+    """g · relu'(x), with relu'(x) kept by the forward as a mask (res) where it is one."""
+    if res is None:
+        return _relu_times_derivative(g, y, x)  # type: ignore[misc]
+    # The same g · relu'(x), relu'(x) given as the mask: g·0 keeps g's sign and inf·0
+    # is nan, as with the float derivative; strong_zero would change nothing (g·d is
+    # nan only where g is nan or infinite, never where g is 0): one multiply.
+    return g * res
+
+
+relu.vjps = (relu_pullback,)
+relu.residuals = _relu_residuals
 
 
 @unary(forward=_softplus_value, edge="log1p(e^-|x|) + max(x, 0): no overflow at ±1000")
@@ -235,44 +233,31 @@ LOG_SOFTMAX = Primitive(
 
 # -- the seeds' network layers ---------------------------------------------------------------
 #
-# Each has its vjps (traceable: second derivatives, forward mode) and a first-order
-# ``rule`` the tracer runs at concrete values: one call that keeps what the backward
-# pass needs (the softmax of the cross-entropy, instead of computing it again) and
-# calls ndarray methods rather than NumPy's Python-level wrappers. The two give the
-# same numbers to the last bit (tests/test_nn.py checks it).
+# Each has one derivative, its vjps (traceable: second derivatives, forward mode,
+# batches of cotangents). The cross-entropy's forward keeps its residuals (e^z and
+# Σ e^z, for the softmax) where traced code runs it at concrete values, and its vjps
+# read them instead of computing the softmax again; without them they compute it
+# (tests/test_nn.py checks the two give the same numbers to the last bit).
 
 
 def _affine_forward(x: Any, w: Any, b: Any) -> Any:
     return np.matmul(x, w) + b
 
 
+# The ndarray methods, not NumPy's Python-level wrappers (a microsecond each, on the
+# training step's path); a traced value has them too (nested differentiation).
+
+
 def affine_pullback_x(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
-    return np.matmul(g, np.swapaxes(w, -1, -2))
+    return np.matmul(g, w.swapaxes(-1, -2))
 
 
 def affine_pullback_w(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
-    return np.matmul(np.swapaxes(x, -1, -2), g)
+    return np.matmul(x.swapaxes(-1, -2), g)
 
 
 def affine_pullback_b(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
-    return np.sum(g, axis=0)
-
-
-def _affine_rule(x: Any, w: Any, b: Any) -> tuple[Any, Any]:
-    with quiet():
-        y = _affine_forward(x, w, b)
-
-    def affine_vjp(g: Any) -> tuple[Any, Any, Any]:
-        # g is an array, or a traced one when this node is pulled back inside an
-        # outer trace (its operations then record there): no in-place updates of g.
-        with quiet():
-            return (
-                np.matmul(g, np.swapaxes(w, -1, -2)),
-                np.matmul(np.swapaxes(x, -1, -2), g),
-                g.sum(axis=0),
-            )
-
-    return y, affine_vjp
+    return g.sum(axis=0)
 
 
 def affine_batch_b(gs: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
@@ -287,7 +272,6 @@ AFFINE = Primitive(
     # dy Wᵀ and xᵀ dy are matrix products that broadcast over a stack of dy.
     batch=(affine_pullback_x, affine_pullback_w, affine_batch_b),
     doc="The affine layer x W + b of a batch; (dy Wᵀ, xᵀ dy, Σₙ dy).",
-    rule=_affine_rule,
 )
 
 
@@ -295,7 +279,7 @@ def class_indices(labels: Any, classes: int) -> Any:
     """Class indices as an int array, or a ValueError: whole numbers in ``[0, classes)``.
 
     Two reductions over the N labels, done once where the loss is computed (every
-    path, the rule and traced code, comes here): a negative index viewed as
+    path, the public rule and traced code, comes here): a negative index viewed as
     unsigned is huge, so one ``max`` checks both bounds (nan and ±inf cast to the
     most negative integer, which fails it too); float labels must round-trip.
 
@@ -319,14 +303,6 @@ def class_indices(labels: Any, classes: int) -> Any:
     return indices
 
 
-def _rows(labels: Any, shape: tuple[int, ...]) -> Any:
-    # One-hot rows as given (a value, differentiable), or made from class
-    # indices (a constant: an index has no derivative).
-    if ndim_of(labels) == 2:
-        return labels
-    return np.eye(shape[1])[class_indices(labels, shape[1])]
-
-
 def _softmax_cross_entropy_forward(logits: Any, labels: Any) -> Any:
     log_probs = _log_softmax_forward(logits, (1,))
     n = shape_of(logits)[0]
@@ -335,45 +311,26 @@ def _softmax_cross_entropy_forward(logits: Any, labels: Any) -> Any:
     return -np.sum(labels * log_probs) / n
 
 
-def softmax_cross_entropy_pullback_logits(g: Any, y: Any, logits: Any, labels: Any) -> Any:
-    shape = shape_of(logits)
-    return (SOFTMAX(logits, axis=(1,)) - _rows(labels, shape)) * (g / shape[0])
-
-
-def softmax_cross_entropy_pullback_labels(g: Any, y: Any, logits: Any, labels: Any) -> Any:
-    if ndim_of(labels) == 1:
-        return np.zeros(shape_of(labels))  # class indices are not differentiable
-    return LOG_SOFTMAX(logits, axis=(1,)) * (-g / shape_of(logits)[0])
-
-
-def _softmax_cross_entropy_rule(logits: Any, labels: Any) -> tuple[float, Any]:
-    # The forward and vjps above in one pass, keeping e^z and Σ e^z for the softmax.
+def _softmax_cross_entropy_residuals(logits: Any, labels: Any) -> tuple[float, Any]:
+    # The loss, keeping z = logits - max, e^z, Σ e^z, log Σ e^z and the class indices
+    # (None for one-hot rows) for the vjps, which would compute them again.
     n, classes = shape_of(logits)
-    with quiet():
-        indices = class_indices(labels, classes) if ndim_of(labels) == 1 else None
-        # Shifted by the row maxima without _exp_shifted's guard first (ndarray methods,
-        # no NumPy wrappers): a row whose maximum is not finite makes its Σ e^z, so the
-        # loss, nan; only then is it computed again with the guard (m = 0 there). A
-        # loss that is not nan had finite maxima, where the guard changes nothing.
-        z = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=1, keepdims=True)
-        loss = _cross_entropy(z, np.log(total), labels, indices, n)
-        if loss != loss:
-            _, z, e, total = _exp_shifted(logits, (1,))
-            loss = _cross_entropy(z, np.log(total), labels, indices, n)
-
-    def softmax_cross_entropy_vjp(g: Any) -> tuple[Any, Any]:
-        # g is a number, or a traced one inside an outer trace (see affine_vjp).
-        with quiet():
-            scale = g / n
-            if indices is None:  # one-hot rows: both are differentiable
-                return (e / total - labels) * scale, (z - np.log(total)) * -scale
-            dlogits = e / total  # a new array: (softmax - one-hot) in place, where the 1s are
-            np.subtract.at(dlogits, (np.arange(n), indices), 1.0)  # half a fancy -=
-            return dlogits * scale, np.zeros(n)  # class indices are not differentiable
-
-    return loss, softmax_cross_entropy_vjp
+    indices = class_indices(labels, classes) if ndim_of(labels) == 1 else None
+    # Shifted by the row maxima without _exp_shifted's guard first (ndarray methods,
+    # no NumPy wrappers): a row whose maximum is not finite makes its Σ e^z, so the
+    # loss, nan; only then is it computed again with the guard (m = 0 there). A loss
+    # that is not nan had finite maxima, where the guard changes nothing: the numbers
+    # are _softmax_cross_entropy_forward's, of softmax and log_softmax.
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    total = e.sum(axis=1, keepdims=True)
+    log_total = np.log(total)
+    loss = _cross_entropy(z, log_total, labels, indices, n)
+    if loss != loss:
+        _, z, e, total = _exp_shifted(logits, (1,))
+        log_total = np.log(total)
+        loss = _cross_entropy(z, log_total, labels, indices, n)
+    return loss, (z, e, total, log_total, indices)
 
 
 def _cross_entropy(z: Any, log_total: Any, labels: Any, indices: Any, n: int) -> float:
@@ -383,6 +340,44 @@ def _cross_entropy(z: Any, log_total: Any, labels: Any, indices: Any, n: int) ->
     if indices is None:
         return float(-(labels * (z - log_total)).sum() / n)
     return float(-(z[np.arange(n), indices] - log_total[:, 0]).sum() / n)
+
+
+def softmax_cross_entropy_pullback_logits(
+    g: Any, y: Any, logits: Any, labels: Any, res: Any = None
+) -> Any:
+    n, classes = shape_of(logits)
+    if res is None:  # from the operands (traced ones too: nested differentiation)
+        probabilities = SOFTMAX(logits, axis=(1,))
+        indices = class_indices(labels, classes) if ndim_of(labels) == 1 else None
+    else:
+        _, e, total, _, indices = res
+        probabilities = e / total  # a new array on every call: the one _minus_labels changes
+    return _minus_labels(probabilities, labels, indices, classes) * (g / n)
+
+
+def _minus_labels(probabilities: Any, labels: Any, indices: Any, classes: int) -> Any:
+    # softmax - t, t one-hot rows as given (a value, differentiable) or made from
+    # class indices (a constant: an index has no derivative).
+    if indices is None:
+        return probabilities - labels
+    if type(probabilities) is np.ndarray:  # concrete, and a new array of the caller's:
+        # the 1s subtracted where they are (half a fancy -=), no one-hot matrix made
+        np.subtract.at(probabilities, (np.arange(indices.shape[0]), indices), 1.0)
+        return probabilities
+    return probabilities - np.eye(classes)[indices]
+
+
+def softmax_cross_entropy_pullback_labels(
+    g: Any, y: Any, logits: Any, labels: Any, res: Any = None
+) -> Any:
+    if ndim_of(labels) == 1:
+        return np.zeros(shape_of(labels))  # class indices are not differentiable
+    if res is None:
+        log_probabilities = LOG_SOFTMAX(logits, axis=(1,))
+    else:
+        z, _, _, log_total, _ = res
+        log_probabilities = z - log_total
+    return log_probabilities * (-g / shape_of(logits)[0])
 
 
 def _of_a_number(vjp: Any) -> Any:
@@ -406,5 +401,5 @@ SOFTMAX_CROSS_ENTROPY = Primitive(
     doc="Mean cross-entropy of softmax(logits) against one-hot rows or class indices; "
     "dlogits = dy (softmax - t) / N.",
     edge="log-sum-exp stable (logits of ±1e4); class indices get a zero cotangent",
-    rule=_softmax_cross_entropy_rule,
+    residuals=_softmax_cross_entropy_residuals,
 )
