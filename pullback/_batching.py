@@ -134,7 +134,7 @@ def backward_batch(
                     tuple(g * d for d in partials) if type(partials) is tuple else (g * partials,)
                 )
             else:  # a closure: per cotangent, at operands whose shapes we know
-                # (a network entry's one-pass rule at first order, or a lifted rule of yours)
+                # (a lifted rule of yours, which has a first-order pullback only)
                 shapes = [_shape(backs, leaves, p) if p >= 0 else () for p in operands]
                 grads = _closure_per_row(back, g, b, shapes, operands)
             for p, gp in zip(operands, grads):  # noqa: B905  (same length by construction)

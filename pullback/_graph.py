@@ -306,6 +306,12 @@ def apply2(primitive: Primitive, a: Any, b: Any) -> Any:
     return _record(trace, primitive, y, back, parents, (va, vb))
 
 
+def _floor_divide(a: Any, b: Any) -> Any:
+    """``a // b`` on the values under any traced layers: a float for floats, as Python's."""
+    q = np.floor_divide(concrete(a), concrete(b))
+    return float(q) if type(concrete(a)) is float and type(concrete(b)) is float else q
+
+
 def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]:
     """``Traced.__mul__`` and the like (``__rmul__`` when reflected): floats first, inline.
 
@@ -561,6 +567,20 @@ class Traced(ArrayMethods):
 
     def __rmod__(self, other: Any) -> Any:
         return _binary(_ops.REMAINDER, other, self)
+
+    # x // y is floor_divide, a constant (its derivative is 0 where it has one), as
+    # NumPy's; divmod pairs it with the remainder, which is recorded.
+    def __floordiv__(self, other: Any) -> Any:
+        return _floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _floor_divide(other, self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return _floor_divide(self, other), self % other
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return _floor_divide(other, self), other % self
 
     def __pow__(self, exponent: Any) -> Any:
         return _ops.power_of(self, exponent)

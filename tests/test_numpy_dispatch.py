@@ -207,3 +207,27 @@ def test_more_methods_and_keywords() -> None:
         gradient(trace(lambda v: v.sort()), x)
     with pytest.raises(TypeError, match=r"x.flat"):
         gradient(trace(lambda v: v.flat), x)
+
+
+def test_floor_division_and_divmod_operators_are_pythons_and_numpys() -> None:
+    # x // y is a constant (floor_divide), divmod pairs it with the recorded remainder.
+    for x, y in [(7.5, 2.0), (-7.5, 2.0), (7.5, -2.0), (0.5, 0.1)]:
+        q, r = divmod(x, y)
+
+        def quotient(v: Any, y: float = y) -> Any:
+            return v // y
+
+        def both(v: Any, y: float = y) -> Any:
+            return divmod(v, y)[1] + divmod(v, y)[0]
+
+        def remainder_of(w: Any, x: float = x) -> Any:
+            return divmod(x, w)[1]  # x - q·w
+
+        assert trace(quotient)(x)[0] == x // y
+        assert type(trace(quotient)(x)[0]) is float
+        assert trace(both)(x)[0] == q + r
+        assert gradient(trace(both), x) == 1.0
+        assert gradient(trace(remainder_of), y) == -q
+    a = np.array([1.5, -2.25, 3.0])
+    assert np.array_equal(trace(lambda v: v // 0.5)(a)[0], a // 0.5)
+    np.testing.assert_array_equal(gradient(trace(lambda v: np.sum(v - v // 1)), a), np.ones(3))

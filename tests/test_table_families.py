@@ -312,6 +312,10 @@ CASES: dict[Any, list[Case]] = {
         case(lambda x: np.ldexp(x, 60), (3,)),
     ],
     np.conjugate: [case(lambda x: np.conjugate(x) * x, (5,))],
+    np.heaviside: [
+        case(lambda x, h: np.heaviside(x, h) * x + h, arrays.away_from([0.0], 5), (5,)),
+        case(lambda h: np.heaviside(np.array([0.0, 1.0, -1.0, 0.0]), h), (4,)),
+    ],
     np.vecdot: [
         case(lambda a, b: np.vecdot(a, b), (3, 4), (3, 4)),
         case(lambda a, b: np.vecdot(a, b, axis=0), (3, 4), (3, 1)),  # type: ignore[call-overload]
@@ -552,6 +556,68 @@ def test_refused_with_numpys_error_and_the_name_of_the_call(
         pb.gradient(pb.trace(lambda v: np.sum(f(v))), np.array([1.0, 2.0, 3.0]))
 
 
+def test_interp_at_its_breakpoints_takes_the_slope_to_the_right() -> None:
+    fp = np.array([0.0, 3.0, -1.0, 2.0])
+    x = np.array([0.0, 0.5, -1.0, 0.25, 2.0])  # four breakpoints (the last: flat beyond)
+    f = pb.trace(lambda v: np.sum(np.interp(v, XP, fp)))
+    assert np.array_equal(pb.gradient(f, x), [-8.0, 2.0, 3.0, -8.0, 0.0])
+    assert f(x)[0] == np.sum(np.interp(x, XP, fp))
+    # fp as a list, as NumPy takes it
+    listed = pb.trace(lambda v: np.interp(v, [0.0, 1.0, 2.0], [0.0, 1.0, 4.0]))
+    assert np.array_equal(listed(np.array([0.5, 1.5]))[0], [0.5, 2.5])
+
+
+def test_heaviside_is_differentiable_in_its_value_at_zero() -> None:
+    x = np.array([0.0, 1.0, -1.0, np.nan])
+    assert pb.gradient(pb.trace(lambda h: np.nansum(np.heaviside(x, h))), 0.5) == 1.0
+    y, _ = pb.trace(lambda h: np.heaviside(x, h))(0.5)
+    assert np.array_equal(y, np.heaviside(x, 0.5), equal_nan=True)
+
+
+def test_cumprod_past_an_overflow_keeps_a_zero_cotangent_zero() -> None:
+    g = pb.gradient(pb.trace(lambda v: np.cumprod(v)[0]), np.array([1e200, 1e200, 2.0]))
+    assert np.array_equal(g, [1.0, 0.0, 0.0])
+
+
+def test_average_takes_its_axes_in_the_order_given() -> None:
+    rng = np.random.default_rng(3)
+    a, w = rng.normal(size=(2, 3, 4)), rng.uniform(0.5, 1.5, size=(4, 2))
+    f = pb.trace(lambda v, u: np.average(v, axis=(2, 0), weights=u))
+    y, _ = f(a, w)
+    assert np.array_equal(y, np.average(a, axis=(2, 0), weights=w))
+    for analytic, numeric in zip(
+        pb.gradient(pb.trace(lambda v, u: np.sum(np.average(v, axis=(2, 0), weights=u))), a, w),
+        arrays.numerical_gradients(
+            lambda v, u: np.sum(np.average(v, axis=(2, 0), weights=u)), [a, w]
+        ),
+        strict=True,
+    ):
+        arrays.assert_close(analytic, numeric)
+
+
+def test_empty_inputs_are_numpys() -> None:
+    ones = np.ones((2, 3))
+    # A window of size 0 holds nothing: its cotangent is 0 (the sum's is 1).
+    g = pb.gradient(pb.trace(lambda v: np.sum(WINDOWS(v, 0, axis=1)) + np.sum(v)), ones)
+    assert np.array_equal(g, ones)
+    # max and min of an empty slice with initial= are initial, as NumPy's
+    y, _ = pb.trace(lambda v: np.max(v[:, :0], axis=1, initial=-1.5) + np.sum(v))(ones)
+    assert np.array_equal(y, np.max(ones[:, :0], axis=1, initial=-1.5) + 6.0)
+    assert pb.trace(lambda v: np.min(v[:0], initial=2.0) + v[0, 0])(ones)[0] == 3.0
+
+
+def test_select_takes_a_traced_default_and_refuses_conditions_that_are_not_bool() -> None:
+    choose = pb.trace(lambda d: np.sum(np.select([np.array([True, False])], [d * 2.0], d)))
+    assert np.array_equal(pb.gradient(choose, np.array([5.0, 6.0])), [2.0, 1.0])
+    with pytest.raises(TypeError, match="invalid entry 0 in condlist"):
+        pb.trace(lambda d: np.sum(np.select([np.array([1, 0])], [d], 0.0)))(np.ones(2))
+
+
+def test_einsum_with_more_subscripts_than_dimensions_is_numpys_error() -> None:
+    with pytest.raises(ValueError, match="too many subscripts for operand 0"):
+        pb.trace(lambda a: np.sum(np.einsum("...ij", a)))(np.ones(3))
+
+
 def test_ldexp_past_the_range_of_a_power_of_two_is_numpys() -> None:
     # 2^1100 alone overflows; ldexp(1e-300, 1100) is 1.36e31, and so is the traced value.
     x = np.array([1e-300, -3e-310, 5e300])
@@ -751,6 +817,10 @@ COMPILED: dict[str, Callable[[Any], Any]] = {
 }
 
 
+NOT_COMPILED = {"sum's where"}
+"""A mask given to sum(where=) is a parameter, which compiled code cannot take: traced."""
+
+
 @pytest.mark.parametrize("name", sorted(COMPILED))
 def test_compiled_functions_of_the_families_are_the_traced_ones_at_every_call(name: str) -> None:
     # Values chosen so that each reading differs between calls (signs, order, zeros
@@ -769,3 +839,7 @@ def test_compiled_functions_of_the_families_are_the_traced_ones_at_every_call(na
             yt, gt = pb.value_and_gradient(traced, x)
             assert np.array_equal(yc, yt, equal_nan=True), name
             assert np.array_equal(gc, gt, equal_nan=True), name
+    # The calls ran compiled code (a variant per outcome of the guards), not the
+    # traced path a call falls back to; sum(where=) is the one that is not compiled.
+    variants = compiled.variants()
+    assert (variants == 0) if name in NOT_COMPILED else (1 <= variants <= len(points)), name

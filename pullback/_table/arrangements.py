@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._values import concrete_of
 from .entry import Composite, Primitive, ndim_of, normalize_axes, shape_of
 
 __all__ = ["FUNCTIONS"]
@@ -125,15 +126,19 @@ def select_(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
         raise ValueError("np.select: list of cases must be same length as list of conditions")
     if len(choicelist) == 0:
         raise ValueError("np.select with an empty condition list is not possible")
+    for i, condition in enumerate(condlist):
+        if np.asarray(concrete_of(condition)).dtype != bool:
+            raise TypeError(f"np.select: invalid entry {i} in condlist: should be boolean ndarray")
     # NumPy's order: the default, then each choice where its condition holds, the
-    # first condition last (so it wins): nested where, whose derivative picks.
+    # first condition last (so it wins): nested where, whose derivative picks; the
+    # result broadcasts the conditions, the choices and the default, as NumPy's.
     shape = np.broadcast_shapes(
-        *(shape_of(c) for c in condlist), *(shape_of(c) for c in choicelist)
+        *(shape_of(c) for c in condlist), *(shape_of(c) for c in choicelist), shape_of(default)
     )
-    result: Any = np.broadcast_to(np.asarray(default, dtype=np.float64), shape)
+    result: Any = default
     for condition, choice in zip(condlist[::-1], choicelist[::-1], strict=True):
         result = np.where(condition, choice, result)
-    return result
+    return result if shape_of(result) == shape else np.broadcast_to(result, shape)
 
 
 def real_(val: Any) -> Any:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .._values import concrete_of, is_traced
-from .entry import Composite, Primitive, ndim_of, shape_of
+from .._values import is_traced
+from .entry import Composite, Primitive, float_if_0d, ndim_of, shape_of
 
 __all__ = ["FUNCTIONS"]
 
@@ -27,11 +27,6 @@ FUNCTIONS: dict[Any, Composite | Primitive] = {}
 """Each NumPy function of this family and its entry."""
 
 _windows = np.lib.stride_tricks.sliding_window_view
-
-
-def _scalar(y: Any) -> Any:
-    # A 0-d result as a float (the library's rule: a float where NumPy gives a scalar).
-    return y[()] if type(concrete_of(y)) is np.ndarray and ndim_of(y) == 0 else y
 
 
 def trapezoid_(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
@@ -69,6 +64,8 @@ def interp_(
     if is_traced(xp):
         raise TypeError("np.interp: xp (the breakpoints) must be a plain array, a constant")
     xp = np.asarray(xp, dtype=np.float64)
+    if isinstance(fp, list | tuple):  # NumPy takes a sequence: of plain or traced values
+        fp = np.stack(fp) if any(is_traced(v) for v in fp) else np.asarray(fp, np.float64)
     if ndim_of(xp) != 1 or ndim_of(fp) != 1:
         raise ValueError("np.interp: xp and fp must be 1-d sequences")
     n = shape_of(xp)[0]
@@ -80,18 +77,20 @@ def interp_(
     last = fp[n - 1] if right is None else right
     if n == 1:
         y: Any = np.where(np.less(x, xp[0]), first, np.where(np.greater(x, xp[0]), last, fp[0]))
-        return _scalar(y)
-    # The segment [xp_j, xp_{j+1}] of each x, and NumPy's line through its ends:
-    # slope·(x - xp_j) + fp_j, exactly fp_j at a breakpoint.
-    # (searchsorted is a constant function: compiled code computes it at every call)
+        return float_if_0d(y)
+    # The segment [xp_j, xp_{j+1}) of each x (searchsorted is a constant function),
+    # and NumPy's line through its ends: slope·(x - xp_j) + fp_j. At a breakpoint
+    # that is fp_j itself, with the slope to the right as its derivative; only a
+    # slope that is not finite (a repeated breakpoint, an infinite fp) makes the
+    # line nan there, and then it is fp_j.
     j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, n - 2)
     lo, hi = fp[j], fp[j + 1]
     slope = (hi - lo) / (xp[j + 1] - xp[j])
     inside = slope * (x - xp[j]) + lo
-    y = np.where(np.equal(x, xp[j]), lo, inside)
+    y = np.where(np.equal(x, xp[j]) & ~np.isfinite(slope), lo, inside)
     y = np.where(np.equal(x, xp[n - 1]), fp[n - 1], y)
     y = np.where(np.less(x, xp[0]), first, np.where(np.greater(x, xp[n - 1]), last, y))
-    return _scalar(y)
+    return float_if_0d(y)
 
 
 def _check_1d(where: str, a: Any, v: Any) -> None:
@@ -159,7 +158,7 @@ def cov_(
     centred = x - np.mean(x, axis=1)[:, None]
     with np.errstate(divide="ignore"):
         scale = np.true_divide(1, fact)
-    return _scalar(np.squeeze(np.dot(centred, np.transpose(centred)) * scale))
+    return float_if_0d(np.squeeze(np.dot(centred, np.transpose(centred)) * scale))
 
 
 def corrcoef_(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:

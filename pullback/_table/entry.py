@@ -33,6 +33,7 @@ __all__ = [
     "batched_axes",
     "constant",
     "expand_reduced",
+    "float_if_0d",
     "is_traced",
     "ndim_of",
     "normalize_axes",
@@ -440,6 +441,20 @@ def as_float_if_scalar(x: Any) -> Any:
     if isinstance(x, np.generic) or (type(x) is np.ndarray and x.ndim == 0):
         return float(x)
     return x
+
+
+def float_if_0d(y: Any) -> Any:
+    """A 0-d array result (np.where of scalars is one) as a float, traced or not.
+
+    NumPy's reductions give a scalar where a composite's last step may give a
+    0-d array: the library's rule is a float there.
+
+    >>> float_if_0d(np.array(2.5)), float_if_0d(np.ones(2))
+    (2.5, array([1., 1.]))
+    """
+    if type(concrete_of(y)) is not np.ndarray or ndim_of(y) != 0:
+        return y
+    return float(y) if type(y) is np.ndarray else y[()]  # a traced one stays traced
 
 
 def normalize_axes(axis: Any, ndim: int, where: str) -> tuple[int, ...] | None:

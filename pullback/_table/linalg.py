@@ -232,6 +232,12 @@ def _without_ellipsis(subscripts: str, arrays: list[Any]) -> str:
     counts = [
         ndim_of(a) - (len(t) - 3) if "..." in t else 0 for t, a in zip(terms, arrays, strict=True)
     ]
+    for k, count in enumerate(counts):
+        if count < 0:
+            raise ValueError(
+                "np.einsum: einstein sum subscripts string contains too many subscripts "
+                f"for operand {k}"
+            )
     width = max(counts)
     letters = [c for c in string.ascii_letters if c not in subscripts][:width]
     sizes: dict[str, int] = {}

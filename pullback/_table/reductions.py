@@ -33,6 +33,8 @@ __all__ = ["FUNCTIONS"]
 FUNCTIONS: dict[Any, Primitive | Composite] = {}
 """Each NumPy function of this family and its entry."""
 
+_np: Any = np  # NumPy's stubs do not take initial= of an Any
+
 
 def _axes_of(where: str, x: Any, axis: Any) -> tuple[int, ...] | None:
     return normalize_axes(axis, ndim_of(x), where)
@@ -244,6 +246,14 @@ def _extreme(name: str, entry: Primitive, pairwise: Any, fill: float) -> Callabl
             # unless the slice's own extreme is that infinity, which then shares its
             # cotangent with them (and their shares are dropped by where).
             a = np.where(mask, a, fill)
+        if initial is not np._NoValue and _count(a, axes) == 0:
+            # An empty slice is initial alone (NumPy's), a constant.
+            plain = np.zeros(shape_of(a))
+            return as_float_if_scalar(
+                _np.max(plain, axis=axes, keepdims=bool(keepdims), initial=initial)
+                if fill < 0
+                else _np.min(plain, axis=axes, keepdims=bool(keepdims), initial=initial)
+            )
         y = entry(a, axis=axes, keepdims=bool(keepdims))
         # initial= is one more element of every slice: a tie with it shares, as
         # np.maximum's and np.minimum's do.

@@ -20,8 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from .._values import concrete_of, is_traced
-from .entry import Composite, Primitive, ndim_of, normalize_axes, refuse_keywords, shape_of
+from .._values import is_traced
+from .elementwise import strong_product
+from .entry import (
+    Composite,
+    Primitive,
+    float_if_0d,
+    ndim_of,
+    normalize_axes,
+    refuse_keywords,
+    shape_of,
+)
 
 __all__ = ["CUMPROD", "FUNCTIONS"]
 
@@ -42,7 +51,8 @@ def cumprod_pullback(g: Any, y: Any, x: Any, axis: int | None) -> Any:
     along = 0 if axis is None else axis
     if not np.any(np.equal(x, 0.0)):  # a comparison: a plain array, read on x's value
         # dx_i = Σ_{j ≥ i} g_j y_j / x_i: the running sum of g·y from the other end.
-        dx = np.flip(np.cumsum(np.flip(g * y, along), along), along) / x
+        # (g·y with the strong zero: a 0 cotangent where y overflowed stays 0, not nan)
+        dx = np.flip(np.cumsum(np.flip(strong_product(g, y), along), along), along) / x
     else:
         dx = _cumprod_pullback_at_zeros(g, x, along)
     return np.reshape(dx, shape) if axis is None else dx
@@ -97,6 +107,9 @@ def average_(
 ) -> Any:
     keep = {} if keepdims is np._NoValue else {"keepdims": bool(keepdims)}
     axes = normalize_axes(axis, ndim_of(a), "np.average")
+    # The axes in the order given (normalize_axes sorts them): weights of shape
+    # (4, 2) for axis=(2, 0) follow axis 2, then axis 0, as NumPy's.
+    given = None if axes is None else _in_given_order(axis, ndim_of(a))
     if weights is None:
         avg = _np.mean(a, axis=axes, **keep)
         scale = float(math.prod(shape_of(a)) / max(math.prod(shape_of(avg)), 1))
@@ -108,12 +121,13 @@ def average_(
             raise TypeError(
                 "np.average: axis must be specified when shapes of a and weights differ"
             )
-        if shape_of(w) != tuple(shape_of(a)[i] for i in axes):
+        assert given is not None
+        if shape_of(w) != tuple(shape_of(a)[i] for i in given):
             raise ValueError(
                 "np.average: shape of weights must be consistent with shape of a "
                 f"along the specified axis, got {shape_of(w)} for a of shape {shape_of(a)}"
             )
-        w = np.transpose(w, tuple(int(i) for i in np.argsort(axes)))
+        w = np.transpose(w, tuple(int(i) for i in np.argsort(given)))
         w = np.reshape(w, tuple(s if i in axes else 1 for i, s in enumerate(shape_of(a))))
     # NumPy's order of operations: Σ w, then Σ a·w, divided.
     scale = _np.sum(w, axis=axes, **keep)
@@ -123,6 +137,10 @@ def average_(
     if not returned:
         return avg
     return avg, scale if shape_of(scale) == shape_of(avg) else np.broadcast_to(scale, shape_of(avg))
+
+
+def _in_given_order(axis: Any, ndim: int) -> tuple[int, ...]:
+    return tuple(int(i) % ndim for i in ((axis,) if isinstance(axis, int) else axis))
 
 
 def _like(scale: float, avg: Any) -> Any:
@@ -193,11 +211,6 @@ def _plain_float(count: Any) -> Any:
     return float(count) if np.ndim(count) == 0 else count
 
 
-def _scalar(y: Any) -> Any:
-    # np.where of scalars is a 0-d array; NumPy's reductions give a scalar (a float here).
-    return y[()] if type(concrete_of(y)) is np.ndarray and ndim_of(y) == 0 else y
-
-
 def _nan_extreme(name: str, extreme: Any, fill: float) -> Any:
     def reduction(
         a: Any, axis: Any = None, out: Any = None, keepdims: Any = np._NoValue, **kw: Any
@@ -208,7 +221,7 @@ def _nan_extreme(name: str, extreme: Any, fill: float) -> Any:
         y = extreme(filled, axis=axis, keepdims=keep)
         # An all-nan slice is nan, as NumPy's (which warns): nothing to take.
         empty = np.all(missing, axis=axis, keepdims=keep)
-        return _scalar(np.where(empty, np.nan, y)) if np.any(empty) else y
+        return float_if_0d(np.where(empty, np.nan, y)) if np.any(empty) else y
 
     reduction.__name__ = reduction.__qualname__ = name
     return reduction
@@ -227,7 +240,7 @@ def _nanvar(a: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
         total = np.sum(centred * centred, axis=axis, keepdims=keepdims)
         dof = (np.sum(present, axis=axis, keepdims=keepdims) - ddof).astype(np.float64)
         # No degrees of freedom left (dof <= 0) is nan, as NumPy's, not ±inf.
-        return _scalar(np.where(dof > 0.0, total / np.where(dof > 0.0, dof, 1.0), np.nan))
+        return float_if_0d(np.where(dof > 0.0, total / np.where(dof > 0.0, dof, 1.0), np.nan))
 
 
 def nanvar_(
@@ -291,7 +304,7 @@ def _quantile(a: Any, q: Any, axis: Any, keepdims: bool, where: str, percent: bo
     t = np.reshape(virtual - below, q.shape + (1,) * len(rest))
     y = _lerp(ordered[below.astype(np.intp)], ordered[above.astype(np.intp)], t)
     y = _nan_where_nan(ordered, y)
-    return _kept(y, q.shape, shape, axes) if keepdims else _scalar(y)
+    return _kept(y, q.shape, shape, axes) if keepdims else float_if_0d(y)
 
 
 def quantile_(
@@ -344,7 +357,7 @@ def median_(
         ordered = np.sort(data, axis=0)
         y = np.mean(ordered[(n - 1) // 2 : n // 2 + 1], axis=0)
         y = _nan_where_nan(ordered, y)
-    return _kept(y, (), shape, axes) if keepdims else _scalar(y)
+    return _kept(y, (), shape, axes) if keepdims else float_if_0d(y)
 
 
 def _reduced_first(a: Any, axes: tuple[int, ...] | None) -> tuple[Any, tuple[int, ...]]:

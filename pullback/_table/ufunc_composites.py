@@ -1,5 +1,6 @@
 """NumPy ufuncs written with other entries: those of several outputs (divmod, modf, frexp),
-the vector products of NumPy 2 (vecdot, matvec, vecmat), and copysign, ldexp, conjugate.
+the vector products of NumPy 2 (vecdot, matvec, vecmat), and copysign, ldexp, heaviside,
+conjugate.
 
 The dispatch calls these for ``__array_ufunc__`` as it calls a composite for
 ``__array_function__``: their derivatives are those of the entries they are
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._values import concrete_of
-from .entry import Composite, constant, ndim_of
+from .entry import Composite, constant, float_if_0d, ndim_of
 
 __all__ = ["UFUNC_COMPOSITES"]
 
@@ -87,6 +88,13 @@ def _as_scale(s: Any) -> Any:
     return float(s) if np.ndim(s) == 0 else s
 
 
+def heaviside_(x1: Any, x2: Any) -> Any:
+    # 0 below zero, 1 above, x2 at zero (differentiable in x2 there), nan at nan;
+    # the step in x1 has derivative 0.
+    step = np.where(np.less(x1, 0.0), 0.0, np.where(np.greater(x1, 0.0), 1.0, x2))
+    return float_if_0d(np.where(np.isnan(x1), np.nan, step))
+
+
 def conjugate_(x: Any) -> Any:
     return np.positive(x)  # a real value is its own conjugate
 
@@ -128,6 +136,7 @@ UFUNC_COMPOSITES: dict[Any, Composite] = {
     np.frexp: Composite("frexp", frexp_, "(mantissa, exponent) = (x 2^-e, e); e a constant."),
     np.copysign: Composite("copysign", copysign_, "|a| with the sign of b; da = ±1, b chooses."),
     np.ldexp: Composite("ldexp", ldexp_, "x · 2^n for an integer n (a constant); dx = 2^n."),
+    np.heaviside: Composite("heaviside", heaviside_, "The step: 0, x2 at 0, 1; d x2 = 1 at 0."),
     np.conjugate: Composite("conjugate", conjugate_, "A real value is its own conjugate; d = 1."),
     np.vecdot: Composite("vecdot", vecdot_, "Dot products of vectors along an axis: matmul."),
     np.matvec: Composite("matvec", matvec_, "Matrix-vector products: matmul."),

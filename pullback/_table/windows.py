@@ -47,7 +47,7 @@ def windows_pullback(g: Any, y: Any, x: Any, window: tuple[int, ...], axes: tupl
             widths[axis] = (k, w - 1 - k)
         part = np.pad(g[(*lead, *offset)], widths)
         out = part if out is None else out + part
-    return out
+    return np.zeros(shape) if out is None else out  # a window of size 0 holds nothing
 
 
 WINDOWS = Primitive(

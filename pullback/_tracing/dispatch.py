@@ -26,7 +26,7 @@ CONSTANT_UFUNCS = frozenset(
         np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
         np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
         np.isnan, np.isfinite, np.isinf, np.signbit, np.sign,
-        np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.heaviside,
+        np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
         np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
     }
 )  # fmt: skip
