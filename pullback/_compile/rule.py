@@ -146,7 +146,18 @@ class CompiledRule:
         return f"compiled({self.__name__})"
 
     def variants(self) -> int:
-        """How many programs are compiled, over every signature (for tests and tuning)."""
+        """How many programs are compiled, over every signature (for tests and tuning).
+
+        Returns:
+            The number of compiled variants kept: one per signature and outcome
+            of the guards; 0 when every call so far ran the traced path.
+
+        >>> import numpy as np
+        >>> from pullback import compiled
+        >>> f = compiled(lambda x: np.sum(x * x) if np.all(x > 0) else np.sum(x))
+        >>> f(np.ones(2))[0], f(-np.ones(2))[0], f.variants()  # a guard failed: two variants
+        (2.0, -2.0, 2)
+        """
         with self._lock:
             return sum(len(v) for v in self._cache.values() if v is not None)
 
@@ -155,6 +166,22 @@ class CompiledRule:
 
         Its forward and backward lines as written, before they are cut into
         chunks and values read once are written into the lines that read them.
+
+        Args:
+            *xs: the arguments of a call (it is made, and compiled if needed).
+
+        Returns:
+            The program's lines, forward then backward (v: values, g: cotangents).
+
+        Raises:
+            ValueError: these arguments run the traced path (nothing compiled).
+
+        >>> from pullback import compiled
+        >>> print(compiled(lambda x: x * x).source(3.0))
+        # forward
+        v1 = v0 * v0
+        # backward
+        g0 = ((dy * v0)) + (dy * v0)
         """
         self(*xs)
         key, leaves, _ = self._signature(xs)

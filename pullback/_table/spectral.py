@@ -225,7 +225,9 @@ def pinv_(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np.
             rcond = rtol
     elif rtol is not np._NoValue:
         raise ValueError("np.linalg.pinv: `rtol` and `rcond` can't be both set.")
-    u, s, vt = svd_(a, full_matrices=False, hermitian=hermitian)
+    if hermitian:
+        raise TypeError("np.linalg.pinv: hermitian=True is not supported in traced code")
+    u, s, vt = svd_(a, full_matrices=False)
     cutoff = np.asarray(rcond)[..., None] * np.max(s, axis=-1, keepdims=True)
     large = np.greater(s, cutoff)
     inverse = np.where(large, 1.0 / np.where(large, s, 1.0), 0.0)
