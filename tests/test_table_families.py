@@ -147,7 +147,10 @@ CASES: dict[Any, list[Case]] = {
         case(lambda x: np.nanvar(x, axis=1), with_nans(3, 4)),
         case(lambda x: np.nanvar(x, ddof=1), with_nans(3, 4)),
     ],
-    np.nanstd: [case(lambda x: np.nanstd(x, axis=0, keepdims=True), with_nans(4, 3))],
+    np.nanstd: [
+        case(lambda x: np.nanstd(x, axis=0, keepdims=True), with_nans(4, 3)),
+        case(lambda x: np.nanstd(x, axis=1, correction=1), with_nans(4, 3)),
+    ],
     np.median: [
         case(lambda x: np.median(x), distinct(3, 4)),
         case(lambda x: np.median(x, axis=0), distinct(3, 4)),
@@ -604,6 +607,11 @@ def test_empty_inputs_are_numpys() -> None:
     y, _ = pb.trace(lambda v: np.max(v[:, :0], axis=1, initial=-1.5) + np.sum(v))(ones)
     assert np.array_equal(y, np.max(ones[:, :0], axis=1, initial=-1.5) + 6.0)
     assert pb.trace(lambda v: np.min(v[:0], initial=2.0) + v[0, 0])(ones)[0] == 3.0
+
+
+def test_cov_of_no_variables_is_numpys_empty_matrix() -> None:
+    y, _ = pb.trace(lambda v: np.cov(v[:0].reshape(0, 3)) + 0.0 * np.sum(v))(np.ones(3))
+    assert np.shape(y) == np.shape(np.cov(np.ones((0, 3))))
 
 
 def test_select_takes_a_traced_default_and_refuses_conditions_that_are_not_bool() -> None:

@@ -147,6 +147,8 @@ def cov_(
     x = np.atleast_2d(m)
     if not rowvar and ndim_of(m) != 1:
         x = np.transpose(x)
+    if shape_of(x)[0] == 0:  # no variables: NumPy's empty (0, 0) matrix
+        return np.zeros((0, 0))
     if y is not None:
         other = np.atleast_2d(y)
         if not rowvar and shape_of(other)[0] != 1:

@@ -243,6 +243,16 @@ def _nanvar(a: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
         return float_if_0d(np.where(dof > 0.0, total / np.where(dof > 0.0, dof, 1.0), np.nan))
 
 
+def _ddof(name: str, ddof: float, kw: dict[str, Any]) -> float:
+    # NumPy's correction= is ddof by its array-API name; both at once is its error.
+    correction = kw.pop("correction", np._NoValue)
+    if correction is np._NoValue:
+        return ddof
+    if ddof != 0:
+        raise ValueError(f"{name}: ddof and correction can't be provided simultaneously.")
+    return float(correction)
+
+
 def nanvar_(
     a: Any,
     axis: Any = None,
@@ -252,6 +262,7 @@ def nanvar_(
     keepdims: Any = np._NoValue,
     **kw: Any,
 ) -> Any:
+    ddof = _ddof("np.nanvar", ddof, kw)
     refuse_keywords("np.nanvar", dtype=dtype, out=out, **kw)
     return _nanvar(a, axis, ddof, False if keepdims is np._NoValue else bool(keepdims))
 
@@ -265,6 +276,7 @@ def nanstd_(
     keepdims: Any = np._NoValue,
     **kw: Any,
 ) -> Any:
+    ddof = _ddof("np.nanstd", ddof, kw)
     refuse_keywords("np.nanstd", dtype=dtype, out=out, **kw)
     return np.sqrt(_nanvar(a, axis, ddof, False if keepdims is np._NoValue else bool(keepdims)))
 
