@@ -159,7 +159,7 @@ def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: igno
             return fused.array_gradient(x)
     if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
         y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
-        return back(_seed(y))
+        return back(1.0 if type(y) is float else _seed(y))  # the float seed inline: a call less
     return _value_and_gradient(f, _arguments(x, more), "gradient")[1]
 
 
@@ -208,7 +208,7 @@ def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[An
             return fused.array_value_and_gradient(x)
     if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
         y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
-        return y, back(_seed(y))
+        return y, back(1.0 if type(y) is float else _seed(y))
     return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
 
 

@@ -141,8 +141,10 @@ class TracedRule:
             y = owned([y], leaves)[0]  # ``lambda v: v`` returns its argument: copy it
         if root + 1 < len(backs):  # nodes after the output's are not needed by its pullback
             del parents[root + 1 :], backs[root + 1 :]
-        back = _TracePullback(root, parents, backs, leaves, specs, len(xs), y, self.__name__)
-        return y, back, extra
+        # specs is None for float arguments (no tree); then every cotangent is a float.
+        flat = specs is None or all(spec is None for spec, _ in specs)
+        call = (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat)
+        return y, _TracePullback(call), extra
 
     def record(self, *xs: Any) -> Recording:
         """Run the function once and keep every node's name and value (for a walkthrough).
@@ -318,20 +320,10 @@ class _TracePullback:
     # One tuple, not ten attributes: it is made on every traced call.
     __slots__ = ("_call",)
 
-    def __init__(
-        self,
-        root: int,
-        parents: list[Any],
-        backs: list[Any],
-        leaves: tuple[Any, ...],
-        specs: tuple[tuple[Any, int], ...] | None,
-        arity: int,
-        y: Any,
-        name: str,
-    ) -> None:
-        # specs is None for float arguments (no tree); then every cotangent is a float.
-        flat = specs is None or all(spec is None for spec, _ in specs)
-        self._call = (root, parents, backs, leaves, specs, arity, y, name, flat)
+    def __init__(self, call: tuple[Any, ...]) -> None:
+        # (root, parents, backs, leaves, specs, arity, y, name, flat), made by the traced
+        # call as one tuple: eight arguments passed one by one would cost as much again.
+        self._call = call
 
     def graph(self) -> tuple[int, list[Any], list[Any], tuple[Any, ...]]:
         """The recorded graph, read-only: the root's position, parents, backs, the leaves."""
@@ -384,7 +376,8 @@ def backward(
     given, sees each node's cotangent and what it sends to its operands (for a
     walkthrough, whose nodes are all of the third form).
     """
-    table: list[Any] = [None] * max(root + 1, n_leaves)
+    # A conditional, not max(): this runs on every traced call, and max() costs a call.
+    table: list[Any] = [None] * (root + 1 if root >= n_leaves else n_leaves)
     if root < 0:
         return table
     table[root] = dy
@@ -392,7 +385,8 @@ def backward(
     # that slot alone until the node is pulled back: later terms are added into it in
     # place. Any other array may be g itself, a view of an argument or a value another
     # slot holds too (a vjp may return g for both operands): never written into.
-    summed: set[int] = set()
+    # Made at the first such sum (a float graph never needs it).
+    summed: set[int] | None = None
     for position in range(root, n_leaves - 1, -1):  # the operations, last first
         g = table[position]
         if g is None:
@@ -439,11 +433,13 @@ def backward(
                     held = table[p]
                     if held is None:
                         table[p] = gp
-                    elif p in summed:  # a sum this pass made for p: only p's slot holds it
-                        table[p] = _accumulate_into(held, gp)
+                    elif summed is not None and p in summed:  # a sum this pass made for p
+                        table[p] = _accumulate_into(held, gp)  # only p's slot holds it
                     else:
                         table[p] = total = _accumulate(held, gp)
                         if type(total) is np.ndarray and visit is None:
+                            if summed is None:
+                                summed = set()
                             summed.add(p)
     return table
 
