@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pullback as pb
-from pullback._table import arrangements, calculus, chains, spectral, statistics, windows
+from pullback._table import FUNCTIONS
 from pullback._table.ufunc_composites import UFUNC_COMPOSITES
 
 from . import test_table_arrays as arrays
@@ -371,16 +371,10 @@ def method_cases() -> list[Any]:
 
 
 def test_every_entry_of_the_families_has_cases() -> None:
-    families = {
-        **statistics.FUNCTIONS,
-        **spectral.FUNCTIONS,
-        **chains.FUNCTIONS,
-        **windows.FUNCTIONS,
-        **arrangements.FUNCTIONS,
-        **calculus.FUNCTIONS,
-        **UFUNC_COMPOSITES,
-    }
-    assert set(CASES) == set(families)
+    # Every function of the table not walked by test_table_arrays is walked here: a
+    # family added to the table without cases fails this test.
+    families = set(FUNCTIONS) - set(arrays.TABLES) | set(UFUNC_COMPOSITES)
+    assert set(CASES) == families
     assert all(CASES.values())
 
 
@@ -751,7 +745,11 @@ def family_steps(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[str, FamilySt
     options: list[tuple[str, FamilyStep]] = [
         (f"cumprod axis {axis}", lambda v: np.cumprod(v, axis=axis)),
         ("polyval", lambda v: np.polyval([0.5, -1.0, 2.0], v)),
-        ("rot90", lambda v: np.rot90(v) if np.ndim(v) >= 2 else v[::-1]),
+        # (no rot90 or flip before a product here: NumPy's own products round a view
+        # differently from a copy of it, np.vecdot of np.rot90(x) and of its copy differ
+        # in the last bit, and traced intermediates need not keep NumPy's memory layout;
+        # rot90 and flip are checked bit for bit on their own in CASES)
+        ("ldexp", lambda v: np.ldexp(v, 1)),
     ]
     if ndim >= 2:
         w = np.linspace(0.5, 1.5, n)

@@ -164,47 +164,44 @@ def _without_nan(a: Any, fill: float) -> tuple[Any, Any]:
     return missing, np.where(missing, fill, a)
 
 
-def nansum_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    keepdims: Any = np._NoValue,
-    **kw: Any,
-) -> Any:
-    refuse_keywords("np.nansum", dtype=dtype, out=out, **kw)
-    keep = False if keepdims is np._NoValue else bool(keepdims)
+def _skipping_nan(name: str, body: Any) -> Any:
+    """A nan-skipping reduction with NumPy's signature: ``body(a, axis, keepdims)``."""
+
+    def reduction(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: Any = np._NoValue,
+        **kw: Any,
+    ) -> Any:
+        refuse_keywords(f"np.{name}", dtype=dtype, out=out, **kw)
+        return body(a, axis, False if keepdims is np._NoValue else bool(keepdims))
+
+    reduction.__name__ = reduction.__qualname__ = name
+    return reduction
+
+
+def _nansum(a: Any, axis: Any, keep: bool) -> Any:
     return np.sum(_without_nan(a, 0.0)[1], axis=axis, keepdims=keep)
 
 
-def nanprod_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    keepdims: Any = np._NoValue,
-    **kw: Any,
-) -> Any:
-    refuse_keywords("np.nanprod", dtype=dtype, out=out, **kw)
-    keep = False if keepdims is np._NoValue else bool(keepdims)
+def _nanprod(a: Any, axis: Any, keep: bool) -> Any:
     return np.prod(_without_nan(a, 1.0)[1], axis=axis, keepdims=keep)
 
 
-def nanmean_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    keepdims: Any = np._NoValue,
-    **kw: Any,
-) -> Any:
-    refuse_keywords("np.nanmean", dtype=dtype, out=out, **kw)
-    keep = False if keepdims is np._NoValue else bool(keepdims)
+def _nanmean(a: Any, axis: Any, keep: bool) -> Any:
     missing, filled = _without_nan(a, 0.0)
     # NumPy's order: the sum of the rest over their count (0/0 is nan: an all-nan slice).
+    # Not mean(where=): NumPy sums the filled array, whose rounding a masked sum does not share.
     count = np.sum(np.logical_not(missing), axis=axis, keepdims=keep).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sum(filled, axis=axis, keepdims=keep) / _plain_float(count)
+
+
+nansum_ = _skipping_nan("nansum", _nansum)
+nanprod_ = _skipping_nan("nanprod", _nanprod)
+nanmean_ = _skipping_nan("nanmean", _nanmean)
 
 
 def _plain_float(count: Any) -> Any:
@@ -253,32 +250,29 @@ def _ddof(name: str, ddof: float, kw: dict[str, Any]) -> float:
     return float(correction)
 
 
-def nanvar_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: float = 0,
-    keepdims: Any = np._NoValue,
-    **kw: Any,
-) -> Any:
-    ddof = _ddof("np.nanvar", ddof, kw)
-    refuse_keywords("np.nanvar", dtype=dtype, out=out, **kw)
-    return _nanvar(a, axis, ddof, False if keepdims is np._NoValue else bool(keepdims))
+def _nan_spread(name: str, finish: Any) -> Any:
+    """nanvar (``finish`` None) or nanstd (np.sqrt) with NumPy's signature."""
+
+    def spread(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        ddof: float = 0,
+        keepdims: Any = np._NoValue,
+        **kw: Any,
+    ) -> Any:
+        ddof = _ddof(f"np.{name}", ddof, kw)
+        refuse_keywords(f"np.{name}", dtype=dtype, out=out, **kw)
+        var = _nanvar(a, axis, ddof, False if keepdims is np._NoValue else bool(keepdims))
+        return var if finish is None else finish(var)
+
+    spread.__name__ = spread.__qualname__ = name
+    return spread
 
 
-def nanstd_(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: float = 0,
-    keepdims: Any = np._NoValue,
-    **kw: Any,
-) -> Any:
-    ddof = _ddof("np.nanstd", ddof, kw)
-    refuse_keywords("np.nanstd", dtype=dtype, out=out, **kw)
-    return np.sqrt(_nanvar(a, axis, ddof, False if keepdims is np._NoValue else bool(keepdims)))
+nanvar_ = _nan_spread("nanvar", None)
+nanstd_ = _nan_spread("nanstd", np.sqrt)
 
 
 # -- order statistics ---------------------------------------------------------------------
@@ -319,38 +313,32 @@ def _quantile(a: Any, q: Any, axis: Any, keepdims: bool, where: str, percent: bo
     return _kept(y, q.shape, shape, axes) if keepdims else float_if_0d(y)
 
 
-def quantile_(
-    a: Any,
-    q: Any,
-    axis: Any = None,
-    out: Any = None,
-    overwrite_input: bool = False,
-    method: str = "linear",
-    keepdims: bool = False,
-    *,
-    weights: Any = None,
-    interpolation: Any = None,
-) -> Any:
-    refuse_keywords("np.quantile", out=out, weights=weights, interpolation=interpolation)
-    _linear_only("np.quantile", method)
-    return _quantile(a, q, axis, bool(keepdims), "np.quantile", percent=False)
+def _quantile_function(name: str, percent: bool) -> Any:
+    """np.quantile, or np.percentile (q in percent), with NumPy's signature."""
+
+    def quantiles(
+        a: Any,
+        q: Any,
+        axis: Any = None,
+        out: Any = None,
+        overwrite_input: bool = False,
+        method: str = "linear",
+        keepdims: bool = False,
+        *,
+        weights: Any = None,
+        interpolation: Any = None,
+    ) -> Any:
+        where = f"np.{name}"
+        refuse_keywords(where, out=out, weights=weights, interpolation=interpolation)
+        _linear_only(where, method)
+        return _quantile(a, q, axis, bool(keepdims), where, percent=percent)
+
+    quantiles.__name__ = quantiles.__qualname__ = name
+    return quantiles
 
 
-def percentile_(
-    a: Any,
-    q: Any,
-    axis: Any = None,
-    out: Any = None,
-    overwrite_input: bool = False,
-    method: str = "linear",
-    keepdims: bool = False,
-    *,
-    weights: Any = None,
-    interpolation: Any = None,
-) -> Any:
-    refuse_keywords("np.percentile", out=out, weights=weights, interpolation=interpolation)
-    _linear_only("np.percentile", method)
-    return _quantile(a, q, axis, bool(keepdims), "np.percentile", percent=True)
+quantile_ = _quantile_function("quantile", percent=False)
+percentile_ = _quantile_function("percentile", percent=True)
 
 
 def median_(

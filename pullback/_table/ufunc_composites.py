@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._values import concrete_of
-from .entry import Composite, constant, float_if_0d, ndim_of
+from .entry import Composite, constant, float_if_0d, ndim_of, refuse_keywords
 
 __all__ = ["UFUNC_COMPOSITES"]
 
@@ -100,10 +100,7 @@ def conjugate_(x: Any) -> Any:
 
 
 def vecdot_(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
-    if kwargs:
-        raise TypeError(
-            f"np.vecdot: the arguments {sorted(kwargs)} are not supported in traced code"
-        )
+    refuse_keywords("np.vecdot", **kwargs)
     # A row times a column per vector (NumPy's numbers, bit for bit).
     a = np.moveaxis(x1, axis, -1)[..., None, :]
     b = np.moveaxis(x2, axis, -1)[..., :, None]
@@ -111,20 +108,14 @@ def vecdot_(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
 
 
 def matvec_(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if kwargs:
-        raise TypeError(
-            f"np.matvec: the arguments {sorted(kwargs)} are not supported in traced code"
-        )
+    refuse_keywords("np.matvec", **kwargs)
     if ndim_of(x1) < 2 or ndim_of(x2) < 1:
         raise ValueError("np.matvec: expected a (stack of) matrices and a (stack of) vectors")
     return np.matmul(x1, x2[..., :, None])[..., 0]
 
 
 def vecmat_(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if kwargs:
-        raise TypeError(
-            f"np.vecmat: the arguments {sorted(kwargs)} are not supported in traced code"
-        )
+    refuse_keywords("np.vecmat", **kwargs)
     if ndim_of(x1) < 1 or ndim_of(x2) < 2:
         raise ValueError("np.vecmat: expected a (stack of) vectors and a (stack of) matrices")
     return np.matmul(x1[..., None, :], x2)[..., 0, :]
