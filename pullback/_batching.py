@@ -151,8 +151,9 @@ def _entry_batch(vjp: Vjp, gs: Any, b: int, table: list[Any], sums: set[int]) ->
         raise Unbatchable(f"{primitive.name} has no vjps")
     rules = primitive.batch
     variadic = primitive.arity < 0
-    y = np.float64(vjp.y) if type(vjp.y) is float else vjp.y
-    xs, params = vjp.xs, vjp.params
+    # (y, *xs) as the node's vjps read them (a float value as a float64), made once by
+    # the node: this runs once per node of every Jacobian's pass.
+    args, params, xs = vjp.args, vjp.params, vjp.xs
     for i, p in enumerate(vjp.parents):
         if p < 0:
             continue
@@ -160,12 +161,27 @@ def _entry_batch(vjp: Vjp, gs: Any, b: int, table: list[Any], sums: set[int]) ->
         f = vjps[index]
         if f is None:
             continue
-        head = (i,) if variadic else ()
         rule = rules[index] if rules is not None else None
-        r = NotImplemented if rule is None else rule(*head, gs, y, *xs, **params)
-        if r is NotImplemented:
-            r = [f(*head, gs[k], y, *xs, **params) for k in range(b)]
-        _send(table, sums, p, _stack(r, b, shape_of(xs[i])))
+        if variadic:
+            r = NotImplemented if rule is None else rule(i, gs, *args, **params)
+            if r is NotImplemented:
+                r = [f(i, gs[k], *args, **params) for k in range(b)]
+        else:
+            r = NotImplemented if rule is None else rule(gs, *args, **params)
+            if r is NotImplemented:
+                r = [f(gs[k], *args, **params) for k in range(b)]
+        x = xs[i]
+        shape = x.shape if type(x) is np.ndarray else shape_of(x)
+        if not (type(r) is np.ndarray and r.shape == (b, *shape)):
+            r = _stack(r, b, shape)
+        held = table[p]  # _send, inlined: a reused value sums its stacks
+        if held is None:
+            table[p] = r
+        elif p in sums:
+            np.add(held, r, out=held)
+        else:
+            table[p] = held + r
+            sums.add(p)
 
 
 def _send(table: list[Any], sums: set[int], p: int, gp: Any) -> None:

@@ -102,7 +102,17 @@ def _power_primitive(n: float) -> Primitive:
     def power_pullback(g: Any, y: Any, x: Any) -> Any:
         if rule.n == 0:
             return g * 0.0
-        return g * (float(rule.n) * power_primitive(rule.n - 1)(x))
+        if rule.n != 2:
+            return g * (float(rule.n) * power_primitive(rule.n - 1)(x))
+        # Traced (a gradient recorded to be differentiated again), each operation is a
+        # node that a Hessian pulls back once more, so x ** 2 records as few as it can:
+        # x ** 1 is x (not an operation), and at a constant cotangent (the seed's, in the
+        # first pass of a Hessian) (2 g) x is not recorded but once. It is g (2 x) bit for
+        # bit where neither doubling overflows: a doubling is then exact, and both round
+        # the one product 2gx once; elsewhere (inf, nan, huge) it stays g (2 x).
+        if is_traced(x) and not is_traced(g) and _doubles_exactly(g, concrete_of(x)):
+            return (g * 2.0) * x
+        return g * (2.0 * x)
 
     def power_at_floats(x: float) -> tuple[float, float]:
         return ieee.pow(x, rule.n), power_derivative(x, rule.n)
@@ -115,6 +125,11 @@ def _power_primitive(n: float) -> Primitive:
         at_floats=power_at_floats,
         batch=batch_of_elementwise(power_pullback),
     )
+
+
+def _doubles_exactly(*values: Any) -> bool:
+    """Whether doubling each value is exact: every element finite and below 2**1023."""
+    return all(math.isfinite(2.0 * float(np.max(np.abs(v)))) for v in values)
 
 
 # 0.0 too: x ** 2's derivative is 2 x ** 1, whose own derivative (a Hessian's

@@ -103,3 +103,44 @@ def test_random_nested_programs_against_differences_of_the_first_derivative(
 
     nested = gradient(trace(lambda x: gradient(trace(lambda y: f(x, y)), y0)), x0)
     assert nested == pytest.approx(five_point(inner_gradient, x0, 1e-3), rel=1e-6, abs=1e-8)
+
+
+# -- x ** 2 traced to be differentiated again: as few nodes as it can, the same numbers ---------
+
+
+def _names(back: Any) -> list[str]:
+    _root, _parents, backs, _leaves = back.graph()
+    return [b.primitive.name for b in backs if hasattr(b, "primitive")]
+
+
+def test_a_traced_gradient_of_a_square_records_no_power_of_one() -> None:
+    f = trace(lambda u: np.sum(3.0 * u**2))
+    x = np.array([0.5, -2.0, 4.0])
+    g, back = trace(lambda v: gradient(f, v))(x)
+    names = _names(back)
+    # forward: power(2), mul, sum; backward at the constant cotangent 3: one mul
+    assert "power(1)" not in names
+    assert names.count("mul") == 2
+    np.testing.assert_array_equal(g, 6.0 * x)
+    np.testing.assert_array_equal(hessian(f, x), 6.0 * np.eye(3))
+    # at a traced cotangent (the square inside another square) x ** 1 is not recorded either
+    h = trace(lambda u: np.sum((u**2 - 1.0) ** 2))
+    assert "power(1)" not in _names(trace(lambda v: gradient(h, v))(x)[1])
+    np.testing.assert_allclose(hessian(h, x), np.diag(12.0 * x**2 - 4.0), rtol=1e-15)
+
+
+@pytest.mark.parametrize("c", [3.0, 1e308, -1e308, 5e-324, 0.0])
+def test_a_traced_gradient_of_a_square_is_the_gradient_bit_for_bit(c: float) -> None:
+    # (2 g) x stands in for g (2 x) only where both doublings are exact; at a huge
+    # cotangent or argument, inf, nan and the subnormals the numbers are g (2 x)'s.
+    big = np.finfo(np.float64).max
+    x = np.array([0.25, -0.5, 1e308, big, np.inf, np.nan, -0.0, 5e-324, 3.0])
+    f = trace(lambda u: np.sum(c * u**2))
+    with np.errstate(all="ignore"):
+        expected = c * (2.0 * x)  # the first-order vjp: g (2 x), g = c
+    np.testing.assert_array_equal(gradient(f, x), expected)
+    traced, _back = trace(lambda v: gradient(f, v))(x)
+    np.testing.assert_array_equal(traced, expected)
+    for i in range(x.size):  # one element at a time: each takes its own branch
+        one = x[i : i + 1]
+        np.testing.assert_array_equal(trace(lambda v: gradient(f, v))(one)[0], expected[i : i + 1])
