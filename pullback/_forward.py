@@ -320,9 +320,10 @@ def hvp(f: Rule[_X, Y], x: _X, v: _X, /) -> _X: ...
 def hvp(f: Callable[..., Any], x: Any, v: Any, /) -> Any:
     """The Hessian of ``f`` at ``x`` times ``v``, without forming the Hessian.
 
-    Reverse over reverse: the gradient with respect to ``x`` of the inner
-    product ``<∇f(x), v>``, one traced gradient differentiated once more (on
-    the benchmark it is faster than pushing ``v`` forward through the gradient).
+    Reverse over reverse: the traced gradient pulled back at ``v`` (for a
+    tree of values, the gradient with respect to ``x`` of the inner product
+    ``<∇f(x), v>``), one traced gradient differentiated once more (on the
+    benchmark it is faster than pushing ``v`` forward through the gradient).
     For an array-valued ``f`` it is the Hessian of the sum of its elements, as
     :func:`gradient` seeds ones.
 
@@ -363,6 +364,12 @@ def hvp(f: Callable[..., Any], x: Any, v: Any, /) -> Any:
             f"hvp({name}): the direction must have the structure of x, got {describe(v)}"
         )
     directions = [_tangent(d, s, f"hvp({name})", 1) for d, s in zip(v_leaves, shapes, strict=True)]
+    if spec is None and not is_traced(x):
+        # One value: the traced gradient pulled back at v, H^T v = H v. The same numbers
+        # as the gradient of <grad f, v> below (whose seed sends v itself back to the
+        # gradient), without recording the inner product and pulling it back.
+        _, back = trace(lambda p: gradient(traced, p))(x)
+        return back(directions[0])
 
     def directional(p: Any) -> Any:
         g_leaves = flatten(gradient(traced, p))[0]

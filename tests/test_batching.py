@@ -470,3 +470,25 @@ def test_nested_jacobians_of_traced_inputs_still_work() -> None:
     np.testing.assert_allclose(jj, expected, rtol=1e-13, atol=1e-15)
     inner_hessian = pb.gradient(pb.trace(lambda v: np.sum(pb.hessian(pb.trace(np.sum), v * v))), x)
     np.testing.assert_array_equal(inner_hessian, np.zeros(3))
+
+
+def test_a_view_of_a_stack_is_never_written_into() -> None:
+    # The scatter's batched rule hands back a view of the stack it is given (here the
+    # seeds themselves, passed on by the sums of the gradient's graph): the sums the pass
+    # adds into in place are its own, and the rows it returns are a copy.
+    dy = np.zeros(3)
+    seeds = basis((4,))
+    view = shapes.SCATTER.batch[0](seeds, None, dy, key=(slice(1, None),), shape=(4,))
+    assert np.shares_memory(view, seeds)
+    f = pb.trace(lambda u: np.sum(u[1:] ** 2) + np.sum(u[:-1] * u[1:]))
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    _g, second = pb.trace(lambda v: pb.gradient(f, v))(x)
+    assert {"index", "scatter"} <= {vjp.primitive.name for vjp in recorded_nodes(second)}
+    before = seeds.copy()
+    rows = pull_back_batch(second, seeds)
+    np.testing.assert_array_equal(seeds, before)
+    assert not np.shares_memory(rows, seeds)
+    expected = np.diag([0.0, 2.0, 2.0, 2.0]) + np.eye(4, k=1) + np.eye(4, k=-1)
+    np.testing.assert_array_equal(rows, expected)
+    np.testing.assert_array_equal(pb.hessian(f, x), expected)
+    assert_same_rows(rows, per_row(second, (4,)))

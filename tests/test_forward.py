@@ -176,6 +176,29 @@ def test_hvp_of_rosenbrock_against_the_hessian() -> None:
     )
 
 
+def test_hvp_of_one_value_is_the_gradient_of_the_inner_product_bit_for_bit() -> None:
+    # hvp pulls the traced gradient back at v itself; the gradient of <grad f, v>
+    # (what it did before, and still does for a tree) sends v back to the gradient.
+    def rosenbrock(x: Any) -> Any:
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    f = trace(rosenbrock)
+    g = trace(lambda p: np.tanh(p) * p**3)  # array-valued: the Hessian of its sum
+    rng = np.random.default_rng(11)
+    for h, n in ((f, 2), (f, 50), (g, 5)):
+        x, v = rng.normal(size=n), rng.normal(size=n)
+        v[0], v[-1] = np.nan, -0.0
+        inner = gradient(trace(lambda p, h=h, v=v: np.sum(gradient(h, p) * v)), x)
+        got = hvp(h, x, v)
+        assert type(got) is np.ndarray and got.shape == (n,)
+        np.testing.assert_array_equal(got, inner)
+    scalar = trace(lambda t: np.log(t) ** 2 * np.cos(t))
+    inner_float = gradient(trace(lambda t: gradient(scalar, t) * -1.5), 0.7)
+    assert hvp(scalar, 0.7, -1.5) == inner_float
+    assert type(hvp(scalar, 0.7, -1.5)) is float
+    assert hvp(trace(lambda t: 3.0 * t), 0.7, 2.0) == 0.0  # a constant gradient
+
+
 def test_hvp_of_a_network_loss_in_plain_numpy() -> None:
     rng = np.random.default_rng(3)
     inputs = rng.normal(size=(5, 3))

@@ -179,16 +179,6 @@ def batched_key(key: Any) -> Any:
     return (slice(None), *parts)
 
 
-def _index_batch_parameters(x: Any, key: Any) -> dict[str, Any] | None:
-    moved = batched_key(key)
-    return None if moved is None else {"key": moved}
-
-
-def _scatter_batch_parameters(dy: Any, key: Any, shape: tuple[int, ...]) -> dict[str, Any] | None:
-    moved = batched_key(key)
-    return None if moved is None else {"key": moved, "shape": shape}  # (shape is not read)
-
-
 def _index_forward(x: Any, key: Any) -> Any:
     part = x[key]
     return as_float_if_scalar(part) if ndim_of(part) == 0 else np.array(part)
@@ -198,13 +188,24 @@ def index_pullback(g: Any, y: Any, x: Any, key: Any) -> Any:
     return SCATTER(g, key=key, shape=shape_of(x))
 
 
+def _index_batch(gs: Any, y: Any, x: Any, key: Any) -> Any:
+    # index_pullback on a stack: the scatter's own forward at the key moved one axis
+    # along. A batched pass's stacks are concrete arrays, so the entry's dispatch (its
+    # check for traced operands and its Shape stand-ins) is skipped: it cost more than
+    # the scatter itself, ~7 us a node, three nodes of the Rosenbrock Hessian's pass.
+    moved = batched_key(key)
+    if moved is None:
+        return NotImplemented
+    return _scatter_forward(gs, moved, (shape_of(gs)[0], *shape_of(x)))
+
+
 INDEX = Primitive(
     "index",
     _index_forward,
     (index_pullback,),
     1,
     doc="x[key]: basic, advanced and boolean indexing; repeated indices add up.",
-    batch=(batch_of_shapes(index_pullback, _index_batch_parameters),),
+    batch=(_index_batch,),
 )
 
 
@@ -221,13 +222,21 @@ def scatter_pullback(g: Any, y: Any, dy: Any, key: Any, shape: tuple[int, ...]) 
     return INDEX(g, key=key)
 
 
+def _scatter_batch(gs: Any, y: Any, dy: Any, key: Any, shape: tuple[int, ...]) -> Any:
+    # scatter_pullback on a stack: the stack indexed at the key moved one axis along.
+    # A view, where the entry's forward copies (a value is its caller's own): a batched
+    # pass never writes into a stack it did not make, and copies the one it returns.
+    moved = batched_key(key)
+    return NotImplemented if moved is None else gs[moved]
+
+
 SCATTER = Primitive(
     "scatter",
     _scatter_forward,
     (scatter_pullback,),
     1,
     doc="The adjoint of indexing: zeros with dy added at key.",
-    batch=(batch_of_shapes(scatter_pullback, _scatter_batch_parameters),),
+    batch=(_scatter_batch,),
 )
 
 
