@@ -316,5 +316,5 @@ def in_stacks(pull: Any, seed_shape: tuple[int, ...], width: int) -> Any:
         stop = min(n, start + chunk)
         seeds = np.zeros((stop - start, n))
         seeds.flat[start :: n + 1] = 1.0  # seeds[k, start + k] = 1, without index arrays
-        parts.append(pull(np.reshape(seeds, (stop - start, *seed_shape))))
+        parts.append(pull(seeds.reshape((stop - start, *seed_shape))))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -128,8 +128,21 @@ def _power_primitive(n: float) -> Primitive:
 
 
 def _doubles_exactly(*values: Any) -> bool:
-    """Whether doubling each value is exact: every element finite and below 2**1023."""
-    return all(math.isfinite(2.0 * float(np.max(np.abs(v)))) for v in values)
+    """Whether doubling each value is exact: each element finite and below 2**1023 (or less)."""
+    for v in values:
+        if type(v) is np.ndarray:
+            # A sum of squares is finite only if every element is finite and below
+            # 1.3e154 (squares never cancel): one BLAS call, where a max of absolute
+            # values is two passes and NumPy's dispatch. Above it, the other order
+            # (the same numbers, one node more).
+            if not math.isfinite(v.dot(v) if v.ndim == 1 else np.vdot(v, v)):
+                return False
+        elif not abs(v) < _HALF_MAX:  # a float or float64; nan compares False
+            return False
+    return True
+
+
+_HALF_MAX = 2.0**1023  # doubling anything below it is exact
 
 
 # 0.0 too: x ** 2's derivative is 2 x ** 1, whose own derivative (a Hessian's
