@@ -478,7 +478,9 @@ def test_a_view_of_a_stack_is_never_written_into() -> None:
     # adds into in place are its own, and the rows it returns are a copy.
     dy = np.zeros(3)
     seeds = basis((4,))
-    view = shapes.SCATTER.batch[0](seeds, None, dy, key=(slice(1, None),), shape=(4,))
+    rules = shapes.SCATTER.batch
+    assert rules is not None and rules[0] is not None
+    view = rules[0](seeds, None, dy, key=(slice(1, None),), shape=(4,))
     assert np.shares_memory(view, seeds)
     f = pb.trace(lambda u: np.sum(u[1:] ** 2) + np.sum(u[:-1] * u[1:]))
     x = np.array([0.5, -1.0, 2.0, 0.25])

@@ -188,7 +188,11 @@ def test_hvp_of_one_value_is_the_gradient_of_the_inner_product_bit_for_bit() -> 
     for h, n in ((f, 2), (f, 50), (g, 5)):
         x, v = rng.normal(size=n), rng.normal(size=n)
         v[0], v[-1] = np.nan, -0.0
-        inner = gradient(trace(lambda p, h=h, v=v: np.sum(gradient(h, p) * v)), x)
+
+        def inner_product(p: Any, h: Any = h, v: Any = v) -> Any:
+            return np.sum(gradient(h, p) * v)
+
+        inner = gradient(trace(inner_product), x)
         got = hvp(h, x, v)
         assert type(got) is np.ndarray and got.shape == (n,)
         np.testing.assert_array_equal(got, inner)
