@@ -18,7 +18,7 @@ import numpy as np
 from . import _ieee as ieee
 from ._rules.factories import Scale, power, power_derivative
 from ._table import UFUNCS
-from ._table.entry import Primitive, batch_of_elementwise
+from ._table.entry import Primitive, batch_of_elementwise, constant
 from ._table.library import (
     AFFINE,
     LOG_SOFTMAX,
@@ -110,7 +110,8 @@ def _power_primitive(n: float) -> Primitive:
         # first pass of a Hessian) (2 g) x is not recorded but once. It is g (2 x) bit for
         # bit where neither doubling overflows: a doubling is then exact, and both round
         # the one product 2gx once; elsewhere (inf, nan, huge) it stays g (2 x).
-        if is_traced(x) and not is_traced(g) and _doubles_exactly(g, concrete_of(x)):
+        # (The check is a constant of the values: a compiled recording guards it.)
+        if is_traced(x) and not is_traced(g) and constant(_doubles_exactly, g, x):
             return (g * 2.0) * x
         return g * (2.0 * x)
 
