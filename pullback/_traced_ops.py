@@ -129,14 +129,20 @@ def _power_primitive(n: float) -> Primitive:
 
 
 def _doubles_exactly(*values: Any) -> bool:
-    """Whether doubling each value is exact: each element finite and below 2**1023 (or less)."""
+    """Whether doubling every element of each value is surely exact (False may be conservative).
+
+    >>> _doubles_exactly(np.array([1.0, -3.0]), 0.5), _doubles_exactly(np.array([1e300]), 0.5)
+    (True, False)
+    """
     for v in values:
         if type(v) is np.ndarray:
             # A sum of squares is finite only if every element is finite and below
             # 1.3e154 (squares never cancel): one BLAS call, where a max of absolute
             # values is two passes and NumPy's dispatch. Above it, the other order
-            # (the same numbers, one node more).
-            if not math.isfinite(v.dot(v) if v.ndim == 1 else np.vdot(v, v)):
+            # (the same numbers, one node more). Its overflow is the answer: quiet.
+            with ieee.quiet():
+                total = v.dot(v) if v.ndim == 1 else np.vdot(v, v)
+            if not math.isfinite(total):
                 return False
         elif not abs(v) < _HALF_MAX:  # a float or float64; nan compares False
             return False
