@@ -91,6 +91,12 @@ class _Finished:
 
 _FINISHED = _Finished()
 
+# Traced values and traces are made as ``_new(Traced)`` and three slot stores, not
+# ``Traced(y, trace, i)``: a class call runs ``__init__`` through the type's slot
+# (a frame the interpreter cannot inline), about twice the time of the stores alone,
+# and one is made for every traced operation.
+_new = object.__new__
+
 
 class _Partials:
     """A node's partials at floats as its vjp (``g`` times each), for the third node form.
@@ -250,7 +256,9 @@ def _record(
     if log is not None:
         constants = tuple(None if p >= 0 else v for p, v in zip(parents, values, strict=True))
         log.append((primitive.name, y, constants))
-    return Traced(y, trace, len(backs) - 1)
+    out = _new(Traced)
+    out.value, out.owner, out.position = y, trace, len(backs) - 1
+    return out
 
 
 def apply1(primitive: Primitive, a: Any) -> Any:
@@ -271,7 +279,9 @@ def apply1(primitive: Primitive, a: Any) -> Any:
                     trace.parents.append(a.position)
                     backs = trace.backs
                     backs.append(d)
-                    return Traced(y, trace, len(backs) - 1)
+                    out = _new(Traced)
+                    out.value, out.owner, out.position = y, trace, len(backs) - 1
+                    return out
     elif type(value) is not Traced:
         y, back = _forward(primitive, [value], {}, (a.position,))
         return _record(trace, primitive, y, back, (a.position,), (value,))
@@ -346,7 +356,9 @@ def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]
                         trace.parents.append(node)
                         backs = trace.backs
                         backs.append(back)
-                        return Traced(y, trace, len(backs) - 1)
+                        out = _new(Traced)
+                        out.value, out.owner, out.position = y, trace, len(backs) - 1
+                        return out
             elif kind is Traced and other.owner is trace and not reflected:
                 vb = other.value
                 if type(vb) is float:
@@ -359,7 +371,9 @@ def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]
                             trace.parents.append((self.position, other.position))
                             backs = trace.backs
                             backs.append(back)
-                            return Traced(y, trace, len(backs) - 1)
+                            out = _new(Traced)
+                            out.value, out.owner, out.position = y, trace, len(backs) - 1
+                            return out
         if kind is float or (kind is Traced and not reflected):
             return apply2(entry, other, self) if reflected else apply2(entry, self, other)
         return _binary(entry, other, self) if reflected else _binary(entry, self, other)

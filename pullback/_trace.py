@@ -62,8 +62,29 @@ class TracedRule:
         return f"trace({self.__name__})"
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
-        y, back, _ = self._run(xs, False)
-        return y, back
+        call, _ = self._run(xs, False)
+        return call[6], _TracePullback(call)
+
+    def __pullback_gradient__(self, xs: tuple[Any, ...]) -> tuple[Any, Any]:
+        """``(y, gradient)`` at ``xs``: forward and backward with no pullback object made.
+
+        The protocol ``gradient`` and ``value_and_gradient`` look for (the API
+        layer knows nothing of the tracer): the same numbers as calling the
+        rule and its pullback with the seed, one frame and one object fewer.
+
+        Args:
+            xs: the arguments, as for calling the rule.
+
+        Returns:
+            The value and its gradient, as :func:`pullback.value_and_gradient`
+            gives them.
+
+        >>> trace(lambda a, b: a * b).__pullback_gradient__((2.0, 3.0))
+        (6.0, (3.0, 2.0))
+        """
+        call, _ = self._run(xs, False)
+        y = call[6]
+        return y, _pull_back(call, 1.0 if type(y) is float else _seed(y))
 
     def with_aux(self, *xs: Any) -> tuple[Any, Callable[[Any], Any], Any]:
         """Run a function that returns ``(value, aux)``: the value, its pullback, and the aux.
@@ -86,9 +107,11 @@ class TracedRule:
         >>> y, back(1.0), aux
         (9.0, 6.0, {'x': 3.0})
         """
-        return self._run(xs, True)
+        call, extra = self._run(xs, True)
+        return call[6], _TracePullback(call), extra
 
-    def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[Any, Callable[[Any], Any], Any]:
+    def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[tuple[Any, ...], Any]:
+        """Run the function once on traced values: the graph of the call (see _pull_back), the aux."""
         running = _RUNNING.get()
         specs: tuple[tuple[Any, int], ...] | None = None
         for x in xs:
@@ -96,13 +119,18 @@ class TracedRule:
                 trace_, leaves, specs, args = self._trees(xs, running)
                 break
         else:  # the common case: float arguments, no tree to flatten
-            trace_ = Trace(running + 1, len(xs))
+            # Made with _new and slot stores (see _graph._new): this runs on every call.
+            trace_ = _new(Trace)
+            n = len(xs)
+            trace_.depth, trace_.parents, trace_.backs, trace_.log = (
+                running + 1, [()] * n, [None] * n, None
+            )  # fmt: skip
             leaves = xs
-            args = (
-                [Traced(xs[0], trace_, 0)]
-                if len(xs) == 1
-                else [Traced(x, trace_, i) for i, x in enumerate(xs)]
-            )
+            args = []
+            for i, x in enumerate(xs):
+                box = _new(Traced)
+                box.value, box.owner, box.position = x, trace_, i
+                args.append(box)
         token = _RUNNING.set(trace_.depth)
         try:
             out = self.function(*args)
@@ -143,8 +171,7 @@ class TracedRule:
             del parents[root + 1 :], backs[root + 1 :]
         # specs is None for float arguments (no tree); then every cotangent is a float.
         flat = specs is None or all(spec is None for spec, _ in specs)
-        call = (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat)
-        return y, _TracePullback(call), extra
+        return (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat), extra
 
     def record(self, *xs: Any) -> Recording:
         """Run the function once and keep every node's name and value (for a walkthrough).
@@ -244,6 +271,10 @@ class TracedRule:
 # nothing is left behind.
 _RUNNING: ContextVar[int] = ContextVar("pullback_running_trace_depth", default=0)
 
+# A trace and its argument boxes made without a class call, as _graph makes traced
+# values (see _graph._new: half the time, on every traced call).
+_new = object.__new__
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -331,34 +362,49 @@ class _TracePullback:
         return root, parents, backs, leaves
 
     def __call__(self, dy: Any) -> Any:
-        root, parents, backs, leaves, specs, arity, y, name, flat = self._call
-        if not (type(dy) is float and type(y) is float) and not (
-            type(dy) is Traced or type(y) is Traced
-        ):
-            # One rule for every checked pullback: the cotangent has the value's kind and shape.
-            dy = cotangent_for(dy, y, f"the pullback of trace({name})")
-        table = backward(parents, backs, root, len(leaves), dy)
-        if specs is None:  # float arguments: float cotangents where they arrived, else _like's
-            if arity == 1:
-                g = table[0]
-                return g if type(g) is float else _like(g, leaves[0])
-            cotangents = table[: len(leaves)]
-            for g in cotangents:
-                if type(g) is not float:  # not reached (None), or a traced value (nested)
-                    pairs = zip(cotangents, leaves, strict=True)
-                    cotangents = [_like(g, leaf) for g, leaf in pairs]
-                    break
-            return tuple(cotangents)
-        cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
-        owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
-        if flat:
-            return cotangents[0] if arity == 1 else tuple(cotangents)
-        per_argument = []
-        start = 0
-        for spec, count in specs:
-            per_argument.append(unflatten(spec, cotangents[start : start + count]))
-            start += count
-        return per_argument[0] if arity == 1 else tuple(per_argument)
+        return _pull_back(self._call, dy)
+
+
+def _pull_back(call: tuple[Any, ...], dy: Any) -> Any:
+    """The cotangents of one traced call's arguments for the cotangent ``dy`` of its value.
+
+    ``call`` is ``(root, parents, backs, leaves, specs, arity, y, name, flat)``, as
+    :meth:`TracedRule._run` makes it; nothing in it is changed.
+    """
+    root, parents, backs, leaves, specs, arity, y, name, flat = call
+    if not (type(dy) is float and type(y) is float) and not (
+        type(dy) is Traced or type(y) is Traced
+    ):
+        # One rule for every checked pullback: the cotangent has the value's kind and shape.
+        dy = cotangent_for(dy, y, f"the pullback of trace({name})")
+    table = backward(parents, backs, root, len(leaves), dy)
+    if specs is None:  # float arguments: float cotangents where they arrived, else _like's
+        if arity == 1:
+            g = table[0]
+            return g if type(g) is float else _like(g, leaves[0])
+        cotangents = table[: len(leaves)]
+        for g in cotangents:
+            if type(g) is not float:  # not reached (None), or a traced value (nested)
+                pairs = zip(cotangents, leaves, strict=True)
+                cotangents = [_like(g, leaf) for g, leaf in pairs]
+                break
+        return tuple(cotangents)
+    cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
+    owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
+    if flat:
+        return cotangents[0] if arity == 1 else tuple(cotangents)
+    per_argument = []
+    start = 0
+    for spec, count in specs:
+        per_argument.append(unflatten(spec, cotangents[start : start + count]))
+        start += count
+    return per_argument[0] if arity == 1 else tuple(per_argument)
+
+
+def _seed(y: Any) -> Any:
+    """Ones shaped like an array value (1.0 for a float, also under nested tracing)."""
+    base = concrete(y)
+    return 1.0 if type(base) is float else np.ones_like(base)
 
 
 def backward(
