@@ -70,7 +70,7 @@ class TracedRule:
 
         The protocol ``gradient`` and ``value_and_gradient`` look for (the API
         layer knows nothing of the tracer): the same numbers as calling the
-        rule and its pullback with the seed, one frame and one object fewer.
+        rule and its pullback with the seed, in fewer frames.
 
         Args:
             xs: the arguments, as for calling the rule.
@@ -82,7 +82,14 @@ class TracedRule:
         >>> trace(lambda a, b: a * b).__pullback_gradient__((2.0, 3.0))
         (6.0, (3.0, 2.0))
         """
-        call, _ = self._run(xs, False)
+        trace_, leaves, specs, out = self._enter(xs)
+        if specs is None and type(out) is Traced and out.owner is trace_:
+            y = out.value
+            if type(y) is float:  # float arguments, a float value: the seed is 1.0, unchecked
+                parents, backs = trace_.finish()
+                table = backward(parents, backs, out.position, len(xs), 1.0)
+                return y, _float_cotangents(table, xs)
+        call, _ = self._graph(xs, trace_, leaves, specs, out, False)
         y = call[6]
         return y, _pull_back(call, 1.0 if type(y) is float else _seed(y))
 
@@ -112,6 +119,11 @@ class TracedRule:
 
     def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[tuple[Any, ...], Any]:
         """Run the function once on traced values: the graph of the call (see _pull_back), the aux."""
+        trace_, leaves, specs, out = self._enter(xs)
+        return self._graph(xs, trace_, leaves, specs, out, aux)
+
+    def _enter(self, xs: tuple[Any, ...]) -> tuple[Trace, tuple[Any, ...], Any, Any]:
+        """Box the arguments in a new trace and call the function: the trace, leaves, specs, output."""
         running = _RUNNING.get()
         specs: tuple[tuple[Any, int], ...] | None = None
         for x in xs:
@@ -136,6 +148,18 @@ class TracedRule:
             out = self.function(*args)
         finally:
             _RUNNING.reset(token)
+        return trace_, leaves, specs, out
+
+    def _graph(
+        self,
+        xs: tuple[Any, ...],
+        trace_: Trace,
+        leaves: tuple[Any, ...],
+        specs: Any,
+        out: Any,
+        aux: bool,
+    ) -> tuple[tuple[Any, ...], Any]:
+        """The graph of a call that has returned ``out`` (checked here), and its aux."""
         parents, backs = trace_.finish()  # handed over: nothing is recorded after the call
         extra = None
         if aux:
@@ -378,17 +402,8 @@ def _pull_back(call: tuple[Any, ...], dy: Any) -> Any:
         # One rule for every checked pullback: the cotangent has the value's kind and shape.
         dy = cotangent_for(dy, y, f"the pullback of trace({name})")
     table = backward(parents, backs, root, len(leaves), dy)
-    if specs is None:  # float arguments: float cotangents where they arrived, else _like's
-        if arity == 1:
-            g = table[0]
-            return g if type(g) is float else _like(g, leaves[0])
-        cotangents = table[: len(leaves)]
-        for g in cotangents:
-            if type(g) is not float:  # not reached (None), or a traced value (nested)
-                pairs = zip(cotangents, leaves, strict=True)
-                cotangents = [_like(g, leaf) for g, leaf in pairs]
-                break
-        return tuple(cotangents)
+    if specs is None:
+        return _float_cotangents(table, leaves)
     cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
     owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
     if flat:
@@ -399,6 +414,20 @@ def _pull_back(call: tuple[Any, ...], dy: Any) -> Any:
         per_argument.append(unflatten(spec, cotangents[start : start + count]))
         start += count
     return per_argument[0] if arity == 1 else tuple(per_argument)
+
+
+def _float_cotangents(table: list[Any], leaves: tuple[Any, ...]) -> Any:
+    """The cotangents of float arguments: floats where they arrived, else ``_like``'s."""
+    if len(leaves) == 1:
+        g = table[0]
+        return g if type(g) is float else _like(g, leaves[0])
+    cotangents = table[: len(leaves)]
+    for g in cotangents:
+        if type(g) is not float:  # not reached (None), or a traced value (nested)
+            pairs = zip(cotangents, leaves, strict=True)
+            cotangents = [_like(g, leaf) for g, leaf in pairs]
+            break
+    return tuple(cotangents)
 
 
 def _seed(y: Any) -> Any:
