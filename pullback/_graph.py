@@ -405,8 +405,10 @@ class Vjp:
         self.y = y
         # Python floats raise at 1/0 and overflow where IEEE 754 gives inf:
         # the vjps see NumPy float64 scalars, whose arithmetic is IEEE's.
-        if float in map(type, xs):
-            xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+        for x in xs:  # a loop, not map(): arrays are the common operands here
+            if type(x) is float:
+                xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+                break
         self.xs = xs
         self.params = params
         self.parents = parents

@@ -194,7 +194,11 @@ class TracedRule:
         if root + 1 < len(backs):  # nodes after the output's are not needed by its pullback
             del parents[root + 1 :], backs[root + 1 :]
         # specs is None for float arguments (no tree); then every cotangent is a float.
-        flat = specs is None or all(spec is None for spec, _ in specs)
+        flat = True
+        for spec, _ in specs or ():  # a loop, not all(): no generator on every call
+            if spec is not None:
+                flat = False
+                break
         return (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat), extra
 
     def record(self, *xs: Any) -> Recording:
@@ -262,21 +266,25 @@ class TracedRule:
                 arg_leaves, spec = [x], None
             for i, leaf in enumerate(arg_leaves):
                 leaf_kind = type(leaf)
+                if leaf_kind is np.ndarray and leaf.dtype is _FLOAT64:
+                    continue  # the common leaf: a float64 array (a parameter, a batch)
                 if leaf_kind is Traced:
                     depth = max(depth, leaf.owner.depth + 1)
+                elif leaf_kind is np.ndarray and leaf.dtype.kind in "iu":
+                    arg_leaves[i] = leaf.astype(np.float64)  # as_value's copy (class indices)
                 elif not (
-                    leaf_kind is float
-                    or (
-                        leaf_kind is np.ndarray
-                        and (leaf.dtype is _FLOAT64 or leaf.dtype == _FLOAT64)
-                    )
+                    leaf_kind is float or (leaf_kind is np.ndarray and leaf.dtype == _FLOAT64)
                 ):
                     where = f"trace({self.__name__}), argument {position}"
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
         trace_ = Trace(depth, len(leaves), log)
-        boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
+        boxed = []
+        for i, leaf in enumerate(leaves):
+            box = _new(Traced)  # see _new: a box per leaf, on every call
+            box.value, box.owner, box.position = leaf, trace_, i
+            boxed.append(box)
         args = []
         start = 0
         for spec, count in specs:
