@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import _traced_ops as _ops
-from ._ieee import quiet
+from ._ieee import restore, silence
 from ._table import UFUNCS as _UFUNC_ENTRIES
 from ._table.entry import Primitive
 from ._tracing import dispatch
@@ -192,11 +192,14 @@ def _forward(
     if rule is not None:  # a user's rule: its own pullback
         return rule(*values)
     residuals = primitive.residuals
-    with quiet():
+    token = silence()  # quiet(), without a context manager (see _ieee.silence)
+    try:
         if residuals is None:
             y, res = primitive.forward(*values, **params), None
         else:  # the forward keeps what the vjps read (see Primitive)
             y, res = residuals(*values, **params)
+    finally:
+        restore(token)
     if type(y) is not float and not (type(y) is np.ndarray and y.ndim and y.dtype is _FLOAT64):
         y = _as_traced_value(y, primitive, values)
     return y, Vjp(primitive, y, tuple(values), params, parents, res)
@@ -426,7 +429,8 @@ class Vjp:
         if type(g) is float:
             g = np.float64(g)
         args, keywords, parents = (g, *self.args), self.keywords, self.parents
-        with quiet():
+        token = silence()  # quiet(), without a context manager (see _ieee.silence)
+        try:
             if primitive.arity < 0:
                 vjp = vjps[0]
                 assert vjp is not None
@@ -450,6 +454,8 @@ class Vjp:
                 else:
                     r = vjp(*args) if keywords is None else vjp(*args, **keywords)
                     sent.append(r if type(r) is np.ndarray and r.ndim else _cotangent(r))
+        finally:
+            restore(token)
         return tuple(sent)
 
 

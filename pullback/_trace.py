@@ -546,8 +546,11 @@ def _accumulate_into(total: Any, b: Any) -> Any:
         kind is float or (kind is np.ndarray and b.shape == total.shape) or kind is np.float64
     ):
         return _accumulate(total, b)  # a traced term, or one that broadcasts: a new sum
-    with ieee.quiet():
+    token = ieee.silence()  # quiet(), without a context manager (see _ieee.silence)
+    try:
         np.add(total, b, out=total)
+    finally:
+        ieee.restore(token)
     return total
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._ieee import quiet
+from .._ieee import restore, silence
 from .._values import concrete_of, describe
 from . import kernels as k
 from .elementwise import unary
@@ -297,15 +297,19 @@ def class_indices(labels: Any, classes: int) -> Any:
         labels = np.asarray(concrete_of(labels))
     # The ufuncs' reduce, not .max() and .any(): the methods run NumPy's Python-level
     # wrappers first, a microsecond each on a training step's path.
-    with quiet():  # nan and inf cast with an "invalid value" warning: they are refused below
+    token = silence()  # nan and inf cast with an "invalid value" warning: refused below
+    try:
         indices = labels.astype(np.intp)
-        if (indices.size and np.maximum.reduce(indices.view(np.uintp)) >= classes) or (
+        wrong = (indices.size and np.maximum.reduce(indices.view(np.uintp)) >= classes) or (
             labels.dtype.kind not in "iu" and np.logical_or.reduce(np.not_equal(indices, labels))
-        ):
-            raise ValueError(
-                f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
-                f"got {describe(labels)}"
-            )
+        )
+    finally:
+        restore(token)
+    if wrong:
+        raise ValueError(
+            f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
+            f"got {describe(labels)}"
+        )
     return indices
 
 
