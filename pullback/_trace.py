@@ -118,12 +118,12 @@ class TracedRule:
         return call[6], _TracePullback(call), extra
 
     def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[tuple[Any, ...], Any]:
-        """Run the function once on traced values: the graph of the call (see _pull_back), the aux."""
+        """Run the function once on traced values: the call's graph (see _pull_back), the aux."""
         trace_, leaves, specs, out = self._enter(xs)
         return self._graph(xs, trace_, leaves, specs, out, aux)
 
     def _enter(self, xs: tuple[Any, ...]) -> tuple[Trace, tuple[Any, ...], Any, Any]:
-        """Box the arguments in a new trace and call the function: the trace, leaves, specs, output."""
+        """Box the arguments in a new trace, call the function: trace, leaves, specs, output."""
         running = _RUNNING.get()
         specs: tuple[tuple[Any, int], ...] | None = None
         for x in xs:

@@ -10,7 +10,6 @@ their errors and leave nothing behind.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -111,22 +110,6 @@ def test_a_failing_traced_call_is_refused_with_its_message() -> None:
         pb.gradient(f, 1.0)
     with pytest.raises(TypeError, match=r"trace\(<lambda>\), argument 1"):
         pb.gradient(trace(lambda x: x), "1.0")
-
-
-def test_the_protocol_from_threads_agrees() -> None:
-    f = trace(lambda a, b, c: np.sin(a * b) + np.exp(c) / (1.0 + a * a) - np.tanh(b * c) * a)
-    expected = pb.gradient(f, 0.7, 1.3, 0.4)
-    results: list[Any] = []
-
-    def work() -> None:
-        results.extend(pb.gradient(f, 0.7, 1.3, 0.4) for _ in range(200))
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results) == 800 and all(r == expected for r in results)
 
 
 # -- the training step's paths --------------------------------------------------------------
