@@ -47,9 +47,10 @@ try:
     # It is private NumPy API, so the public errstate is the fallback.
     _umath = importlib.import_module("numpy._core._multiarray_umath")
     _extobj_contextvar: Any = _umath._extobj_contextvar
-    _IGNORE = _umath._make_extobj(all="ignore")
+    _ignore = _umath._make_extobj(all="ignore")
 except (ImportError, AttributeError, TypeError):  # pragma: no cover - other NumPy versions
     _extobj_contextvar = None
+    _ignore = None
 
 
 class _Quiet:
@@ -61,7 +62,7 @@ class _Quiet:
     __slots__ = ("_token",)
 
     def __enter__(self) -> None:
-        self._token = _extobj_contextvar.set(_IGNORE)
+        self._token = _extobj_contextvar.set(_ignore)
 
     def __exit__(self, *exc: object) -> None:
         _extobj_contextvar.reset(self._token)
@@ -92,7 +93,7 @@ quiet: Callable[[], AbstractContextManager[Any]] = (
 # in a ``finally``. Two C calls where ``with quiet()`` makes an object and runs two
 # Python methods: a third of the time (0.13 against 0.46 µs).
 silence: Callable[[], Any] = (
-    functools.partial(_extobj_contextvar.set, _IGNORE)
+    functools.partial(_extobj_contextvar.set, _ignore)
     if _extobj_contextvar is not None
     else _errstate_silence
 )
