@@ -3,6 +3,12 @@
 They check what they are given, run the rule once, seed its pullback, and hand
 back cotangents of the same kind as the arguments: a float for a float, an
 array of the argument's shape for an array.
+
+A rule may offer ``__pullback_gradient__(xs) -> (y, gradient)`` (a traced rule
+does): ``gradient`` and ``value_and_gradient`` then call it instead of the rule
+and its seeded pullback, for the same numbers with no pullback object made. The
+layer above defines it; this one only looks for it (getattr), as it does for
+``__pullback_checks_arguments__``, and imports nothing of the tracer.
 """
 
 from __future__ import annotations
@@ -157,9 +163,13 @@ def gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> Any:  # type: igno
         fused = fused_form(f)
         if fused is not None:
             return fused.array_gradient(x)
-    if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
-        y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
-        return back(1.0 if type(y) is float else _seed(y))  # the float seed inline: a call less
+    if x is not _NO_ARGUMENT:
+        own = getattr(f, "__pullback_gradient__", None)
+        if own is not None:  # a traced rule: forward and backward in one call (module doc)
+            return own((x, *more))[1]
+        if getattr(f, "__pullback_checks_arguments__", False):
+            y, back = f(x, *more)  # a rule that checks its arguments and shapes its cotangents
+            return back(1.0 if type(y) is float else _seed(y))  # the float seed inline
     return _value_and_gradient(f, _arguments(x, more), "gradient")[1]
 
 
@@ -206,9 +216,13 @@ def value_and_gradient(f: Any, x: Any = _NO_ARGUMENT, /, *more: Any) -> tuple[An
         fused = fused_form(f)
         if fused is not None:
             return fused.array_value_and_gradient(x)
-    if x is not _NO_ARGUMENT and getattr(f, "__pullback_checks_arguments__", False):
-        y, back = f(x, *more)  # a traced rule checks its arguments and shapes its cotangents
-        return y, back(1.0 if type(y) is float else _seed(y))
+    if x is not _NO_ARGUMENT:
+        own = getattr(f, "__pullback_gradient__", None)
+        if own is not None:  # a traced rule: forward and backward in one call (module doc)
+            return own((x, *more))  # type: ignore[no-any-return]
+        if getattr(f, "__pullback_checks_arguments__", False):
+            y, back = f(x, *more)  # a rule that checks its arguments and shapes its cotangents
+            return y, back(1.0 if type(y) is float else _seed(y))
     return _value_and_gradient(f, _arguments(x, more), "value_and_gradient")
 
 

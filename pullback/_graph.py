@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import _traced_ops as _ops
-from ._ieee import quiet
+from ._ieee import restore, silence
 from ._table import UFUNCS as _UFUNC_ENTRIES
 from ._table.entry import Primitive
 from ._tracing import dispatch
@@ -90,6 +90,12 @@ class _Finished:
 
 
 _FINISHED = _Finished()
+
+# Traced values and traces are made as ``_new(Traced)`` and three slot stores, not
+# ``Traced(y, trace, i)``: a class call runs ``__init__`` through the type's slot
+# (a frame the interpreter cannot inline), about twice the time of the stores alone,
+# and one is made for every traced operation.
+_new = object.__new__
 
 
 class _Partials:
@@ -186,11 +192,14 @@ def _forward(
     if rule is not None:  # a user's rule: its own pullback
         return rule(*values)
     residuals = primitive.residuals
-    with quiet():
+    token = silence()  # quiet(), without a context manager (see _ieee.silence)
+    try:
         if residuals is None:
             y, res = primitive.forward(*values, **params), None
         else:  # the forward keeps what the vjps read (see Primitive)
             y, res = residuals(*values, **params)
+    finally:
+        restore(token)
     if type(y) is not float and not (type(y) is np.ndarray and y.ndim and y.dtype is _FLOAT64):
         y = _as_traced_value(y, primitive, values)
     return y, Vjp(primitive, y, tuple(values), params, parents, res)
@@ -250,7 +259,9 @@ def _record(
     if log is not None:
         constants = tuple(None if p >= 0 else v for p, v in zip(parents, values, strict=True))
         log.append((primitive.name, y, constants))
-    return Traced(y, trace, len(backs) - 1)
+    out = _new(Traced)
+    out.value, out.owner, out.position = y, trace, len(backs) - 1
+    return out
 
 
 def apply1(primitive: Primitive, a: Any) -> Any:
@@ -271,7 +282,9 @@ def apply1(primitive: Primitive, a: Any) -> Any:
                     trace.parents.append(a.position)
                     backs = trace.backs
                     backs.append(d)
-                    return Traced(y, trace, len(backs) - 1)
+                    out = _new(Traced)
+                    out.value, out.owner, out.position = y, trace, len(backs) - 1
+                    return out
     elif type(value) is not Traced:
         y, back = _forward(primitive, [value], {}, (a.position,))
         return _record(trace, primitive, y, back, (a.position,), (value,))
@@ -346,7 +359,9 @@ def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]
                         trace.parents.append(node)
                         backs = trace.backs
                         backs.append(back)
-                        return Traced(y, trace, len(backs) - 1)
+                        out = _new(Traced)
+                        out.value, out.owner, out.position = y, trace, len(backs) - 1
+                        return out
             elif kind is Traced and other.owner is trace and not reflected:
                 vb = other.value
                 if type(vb) is float:
@@ -359,7 +374,9 @@ def _operator(entry: Primitive, reflected: bool) -> Callable[[Traced, Any], Any]
                             trace.parents.append((self.position, other.position))
                             backs = trace.backs
                             backs.append(back)
-                            return Traced(y, trace, len(backs) - 1)
+                            out = _new(Traced)
+                            out.value, out.owner, out.position = y, trace, len(backs) - 1
+                            return out
         if kind is float or (kind is Traced and not reflected):
             return apply2(entry, other, self) if reflected else apply2(entry, self, other)
         return _binary(entry, other, self) if reflected else _binary(entry, self, other)
@@ -391,8 +408,10 @@ class Vjp:
         self.y = y
         # Python floats raise at 1/0 and overflow where IEEE 754 gives inf:
         # the vjps see NumPy float64 scalars, whose arithmetic is IEEE's.
-        if float in map(type, xs):
-            xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+        for x in xs:  # a loop, not map(): arrays are the common operands here
+            if type(x) is float:
+                xs = tuple(np.float64(x) if type(x) is float else x for x in xs)
+                break
         self.xs = xs
         self.params = params
         self.parents = parents
@@ -410,7 +429,8 @@ class Vjp:
         if type(g) is float:
             g = np.float64(g)
         args, keywords, parents = (g, *self.args), self.keywords, self.parents
-        with quiet():
+        token = silence()  # quiet(), without a context manager (see _ieee.silence)
+        try:
             if primitive.arity < 0:
                 vjp = vjps[0]
                 assert vjp is not None
@@ -434,6 +454,8 @@ class Vjp:
                 else:
                     r = vjp(*args) if keywords is None else vjp(*args, **keywords)
                     sent.append(r if type(r) is np.ndarray and r.ndim else _cotangent(r))
+        finally:
+            restore(token)
         return tuple(sent)
 
 

@@ -12,6 +12,7 @@ special values are the documented result, not an accident to warn about.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from collections.abc import Callable
@@ -23,7 +24,21 @@ import numpy as np
 from ._types import Array, V
 from ._values import nd
 
-__all__ = ["add", "cos", "cosh", "div", "exp", "log", "mul", "pow", "quiet", "sin", "tanh"]
+__all__ = [
+    "add",
+    "cos",
+    "cosh",
+    "div",
+    "exp",
+    "log",
+    "mul",
+    "pow",
+    "quiet",
+    "restore",
+    "silence",
+    "sin",
+    "tanh",
+]
 
 
 try:
@@ -32,9 +47,10 @@ try:
     # It is private NumPy API, so the public errstate is the fallback.
     _umath = importlib.import_module("numpy._core._multiarray_umath")
     _extobj_contextvar: Any = _umath._extobj_contextvar
-    _IGNORE = _umath._make_extobj(all="ignore")
+    _ignore = _umath._make_extobj(all="ignore")
 except (ImportError, AttributeError, TypeError):  # pragma: no cover - other NumPy versions
     _extobj_contextvar = None
+    _ignore = None
 
 
 class _Quiet:
@@ -46,7 +62,7 @@ class _Quiet:
     __slots__ = ("_token",)
 
     def __enter__(self) -> None:
-        self._token = _extobj_contextvar.set(_IGNORE)
+        self._token = _extobj_contextvar.set(_ignore)
 
     def __exit__(self, *exc: object) -> None:
         _extobj_contextvar.reset(self._token)
@@ -56,10 +72,33 @@ def _errstate() -> AbstractContextManager[Any]:  # pragma: no cover - other NumP
     return np.errstate(all="ignore")
 
 
+def _errstate_silence() -> Any:  # pragma: no cover - other NumPy versions
+    state = np.errstate(all="ignore")
+    state.__enter__()
+    return state
+
+
+def _errstate_restore(state: Any) -> None:  # pragma: no cover - other NumPy versions
+    state.__exit__(None, None, None)
+
+
 # The class itself where NumPy's context variable is reachable: ``quiet()`` makes the
 # context with no Python frame of its own (it is entered several times a training step).
 quiet: Callable[[], AbstractContextManager[Any]] = (
     _Quiet if _extobj_contextvar is not None else _errstate
+)
+
+# ``quiet`` without a context manager, for the traced operations' hot paths (each node
+# of a training step enters it twice): ``token = silence()``, then ``restore(token)``
+# in a ``finally``. Two C calls where ``with quiet()`` makes an object and runs two
+# Python methods: a third of the time (0.13 against 0.46 µs).
+silence: Callable[[], Any] = (
+    functools.partial(_extobj_contextvar.set, _ignore)
+    if _extobj_contextvar is not None
+    else _errstate_silence
+)
+restore: Callable[[Any], None] = (
+    _extobj_contextvar.reset if _extobj_contextvar is not None else _errstate_restore
 )
 
 

@@ -62,8 +62,36 @@ class TracedRule:
         return f"trace({self.__name__})"
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
-        y, back, _ = self._run(xs, False)
-        return y, back
+        call, _ = self._run(xs, False)
+        return call[6], _TracePullback(call)
+
+    def __pullback_gradient__(self, xs: tuple[Any, ...]) -> tuple[Any, Any]:
+        """``(y, gradient)`` at ``xs``: forward and backward with no pullback object made.
+
+        The protocol ``gradient`` and ``value_and_gradient`` look for (the API
+        layer knows nothing of the tracer): the same numbers as calling the
+        rule and its pullback with the seed, in fewer frames.
+
+        Args:
+            xs: the arguments, as for calling the rule.
+
+        Returns:
+            The value and its gradient, as :func:`pullback.value_and_gradient`
+            gives them.
+
+        >>> trace(lambda a, b: a * b).__pullback_gradient__((2.0, 3.0))
+        (6.0, (3.0, 2.0))
+        """
+        trace_, leaves, specs, out = self._enter(xs)
+        if specs is None and type(out) is Traced and out.owner is trace_:
+            y = out.value
+            if type(y) is float:  # float arguments, a float value: the seed is 1.0, unchecked
+                parents, backs = trace_.finish()
+                table = backward(parents, backs, out.position, len(xs), 1.0)
+                return y, _float_cotangents(table, xs)
+        call, _ = self._graph(xs, trace_, leaves, specs, out, False)
+        y = call[6]
+        return y, _pull_back(call, 1.0 if type(y) is float else _seed(y))
 
     def with_aux(self, *xs: Any) -> tuple[Any, Callable[[Any], Any], Any]:
         """Run a function that returns ``(value, aux)``: the value, its pullback, and the aux.
@@ -86,9 +114,16 @@ class TracedRule:
         >>> y, back(1.0), aux
         (9.0, 6.0, {'x': 3.0})
         """
-        return self._run(xs, True)
+        call, extra = self._run(xs, True)
+        return call[6], _TracePullback(call), extra
 
-    def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[Any, Callable[[Any], Any], Any]:
+    def _run(self, xs: tuple[Any, ...], aux: bool) -> tuple[tuple[Any, ...], Any]:
+        """Run the function once on traced values: the call's graph (see _pull_back), the aux."""
+        trace_, leaves, specs, out = self._enter(xs)
+        return self._graph(xs, trace_, leaves, specs, out, aux)
+
+    def _enter(self, xs: tuple[Any, ...]) -> tuple[Trace, tuple[Any, ...], Any, Any]:
+        """Box the arguments in a new trace, call the function: trace, leaves, specs, output."""
         running = _RUNNING.get()
         specs: tuple[tuple[Any, int], ...] | None = None
         for x in xs:
@@ -96,18 +131,35 @@ class TracedRule:
                 trace_, leaves, specs, args = self._trees(xs, running)
                 break
         else:  # the common case: float arguments, no tree to flatten
-            trace_ = Trace(running + 1, len(xs))
+            # Made with _new and slot stores (see _graph._new): this runs on every call.
+            trace_ = _new(Trace)
+            n = len(xs)
+            trace_.depth, trace_.parents, trace_.backs, trace_.log = (
+                running + 1, [()] * n, [None] * n, None
+            )  # fmt: skip
             leaves = xs
-            args = (
-                [Traced(xs[0], trace_, 0)]
-                if len(xs) == 1
-                else [Traced(x, trace_, i) for i, x in enumerate(xs)]
-            )
+            args = []
+            for i, x in enumerate(xs):
+                box = _new(Traced)
+                box.value, box.owner, box.position = x, trace_, i
+                args.append(box)
         token = _RUNNING.set(trace_.depth)
         try:
             out = self.function(*args)
         finally:
             _RUNNING.reset(token)
+        return trace_, leaves, specs, out
+
+    def _graph(
+        self,
+        xs: tuple[Any, ...],
+        trace_: Trace,
+        leaves: tuple[Any, ...],
+        specs: Any,
+        out: Any,
+        aux: bool,
+    ) -> tuple[tuple[Any, ...], Any]:
+        """The graph of a call that has returned ``out`` (checked here), and its aux."""
         parents, backs = trace_.finish()  # handed over: nothing is recorded after the call
         extra = None
         if aux:
@@ -142,9 +194,12 @@ class TracedRule:
         if root + 1 < len(backs):  # nodes after the output's are not needed by its pullback
             del parents[root + 1 :], backs[root + 1 :]
         # specs is None for float arguments (no tree); then every cotangent is a float.
-        flat = specs is None or all(spec is None for spec, _ in specs)
-        call = (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat)
-        return y, _TracePullback(call), extra
+        flat = True
+        for spec, _ in specs or ():  # a loop, not all(): no generator on every call
+            if spec is not None:
+                flat = False
+                break
+        return (root, parents, backs, leaves, specs, len(xs), y, self.__name__, flat), extra
 
     def record(self, *xs: Any) -> Recording:
         """Run the function once and keep every node's name and value (for a walkthrough).
@@ -211,21 +266,25 @@ class TracedRule:
                 arg_leaves, spec = [x], None
             for i, leaf in enumerate(arg_leaves):
                 leaf_kind = type(leaf)
+                if leaf_kind is np.ndarray and leaf.dtype is _FLOAT64:
+                    continue  # the common leaf: a float64 array (a parameter, a batch)
                 if leaf_kind is Traced:
                     depth = max(depth, leaf.owner.depth + 1)
+                elif leaf_kind is np.ndarray and leaf.dtype.kind in "iu":
+                    arg_leaves[i] = leaf.astype(np.float64)  # as_value's copy (class indices)
                 elif not (
-                    leaf_kind is float
-                    or (
-                        leaf_kind is np.ndarray
-                        and (leaf.dtype is _FLOAT64 or leaf.dtype == _FLOAT64)
-                    )
+                    leaf_kind is float or (leaf_kind is np.ndarray and leaf.dtype == _FLOAT64)
                 ):
                     where = f"trace({self.__name__}), argument {position}"
                     arg_leaves[i] = as_value(leaf, where)
             leaves.extend(arg_leaves)
             specs.append((spec, len(arg_leaves)))
         trace_ = Trace(depth, len(leaves), log)
-        boxed = [Traced(leaf, trace_, i) for i, leaf in enumerate(leaves)]
+        boxed = []
+        for i, leaf in enumerate(leaves):
+            box = _new(Traced)  # see _new: a box per leaf, on every call
+            box.value, box.owner, box.position = leaf, trace_, i
+            boxed.append(box)
         args = []
         start = 0
         for spec, count in specs:
@@ -243,6 +302,10 @@ class TracedRule:
 # happen). Per context (so per thread), set for the call and reset after it:
 # nothing is left behind.
 _RUNNING: ContextVar[int] = ContextVar("pullback_running_trace_depth", default=0)
+
+# A trace and its argument boxes made without a class call, as _graph makes traced
+# values (see _graph._new: half the time, on every traced call).
+_new = object.__new__
 
 
 @dataclass(frozen=True)
@@ -331,34 +394,54 @@ class _TracePullback:
         return root, parents, backs, leaves
 
     def __call__(self, dy: Any) -> Any:
-        root, parents, backs, leaves, specs, arity, y, name, flat = self._call
-        if not (type(dy) is float and type(y) is float) and not (
-            type(dy) is Traced or type(y) is Traced
-        ):
-            # One rule for every checked pullback: the cotangent has the value's kind and shape.
-            dy = cotangent_for(dy, y, f"the pullback of trace({name})")
-        table = backward(parents, backs, root, len(leaves), dy)
-        if specs is None:  # float arguments: float cotangents where they arrived, else _like's
-            if arity == 1:
-                g = table[0]
-                return g if type(g) is float else _like(g, leaves[0])
-            cotangents = table[: len(leaves)]
-            for g in cotangents:
-                if type(g) is not float:  # not reached (None), or a traced value (nested)
-                    pairs = zip(cotangents, leaves, strict=True)
-                    cotangents = [_like(g, leaf) for g, leaf in pairs]
-                    break
-            return tuple(cotangents)
-        cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
-        owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
-        if flat:
-            return cotangents[0] if arity == 1 else tuple(cotangents)
-        per_argument = []
-        start = 0
-        for spec, count in specs:
-            per_argument.append(unflatten(spec, cotangents[start : start + count]))
-            start += count
-        return per_argument[0] if arity == 1 else tuple(per_argument)
+        return _pull_back(self._call, dy)
+
+
+def _pull_back(call: tuple[Any, ...], dy: Any) -> Any:
+    """The cotangents of one traced call's arguments for the cotangent ``dy`` of its value.
+
+    ``call`` is ``(root, parents, backs, leaves, specs, arity, y, name, flat)``, as
+    :meth:`TracedRule._run` makes it; nothing in it is changed.
+    """
+    root, parents, backs, leaves, specs, arity, y, name, flat = call
+    if not (type(dy) is float and type(y) is float) and not (
+        type(dy) is Traced or type(y) is Traced
+    ):
+        # One rule for every checked pullback: the cotangent has the value's kind and shape.
+        dy = cotangent_for(dy, y, f"the pullback of trace({name})")
+    table = backward(parents, backs, root, len(leaves), dy)
+    if specs is None:
+        return _float_cotangents(table, leaves)
+    cotangents = [_like(table[i], leaf) for i, leaf in enumerate(leaves)]
+    owned(cotangents, (*leaves, dy, y))  # each array the caller's own: not an argument...
+    if flat:
+        return cotangents[0] if arity == 1 else tuple(cotangents)
+    per_argument = []
+    start = 0
+    for spec, count in specs:
+        per_argument.append(unflatten(spec, cotangents[start : start + count]))
+        start += count
+    return per_argument[0] if arity == 1 else tuple(per_argument)
+
+
+def _float_cotangents(table: list[Any], leaves: tuple[Any, ...]) -> Any:
+    """The cotangents of float arguments: floats where they arrived, else ``_like``'s."""
+    if len(leaves) == 1:
+        g = table[0]
+        return g if type(g) is float else _like(g, leaves[0])
+    cotangents = table[: len(leaves)]
+    for g in cotangents:
+        if type(g) is not float:  # not reached (None), or a traced value (nested)
+            pairs = zip(cotangents, leaves, strict=True)
+            cotangents = [_like(g, leaf) for g, leaf in pairs]
+            break
+    return tuple(cotangents)
+
+
+def _seed(y: Any) -> Any:
+    """Ones shaped like an array value (1.0 for a float, also under nested tracing)."""
+    base = concrete(y)
+    return 1.0 if type(base) is float else np.ones_like(base)
 
 
 def backward(
@@ -463,8 +546,11 @@ def _accumulate_into(total: Any, b: Any) -> Any:
         kind is float or (kind is np.ndarray and b.shape == total.shape) or kind is np.float64
     ):
         return _accumulate(total, b)  # a traced term, or one that broadcasts: a new sum
-    with ieee.quiet():
+    token = ieee.silence()  # quiet(), without a context manager (see _ieee.silence)
+    try:
         np.add(total, b, out=total)
+    finally:
+        ieee.restore(token)
     return total
 
 

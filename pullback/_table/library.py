@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._ieee import quiet
+from .._ieee import restore, silence
 from .._values import concrete_of, describe
 from . import kernels as k
 from .elementwise import unary
@@ -104,7 +104,8 @@ def _relu_residuals(x: Any) -> tuple[Any, Any]:
     # (its sum says so, in one reduction) relu'(x) is 1 where x > 0 and +0 elsewhere,
     # which is x > 0 as bools (they multiply as 1.0 and 0.0). Elsewhere nothing is
     # kept (None): the vjp computes relu'(x) itself, nan at nan.
-    if type(x) is np.ndarray and x.ndim and math.isfinite(x.sum()):
+    # np.add.reduce, not x.sum(): the method runs NumPy's Python-level _methods._sum.
+    if type(x) is np.ndarray and x.ndim and math.isfinite(np.add.reduce(x, axis=None)):
         positive = np.greater(x, 0.0)
         return np.where(positive, x, 0.0), positive  # _relu_value's numbers, at finite x
     return _relu_value(x), None
@@ -257,7 +258,9 @@ def affine_pullback_w(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
 
 
 def affine_pullback_b(g: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
-    return g.sum(axis=0)
+    # The ufunc's reduce (np.sum's numbers): g.sum() runs a Python-level wrapper
+    # first; a traced g answers it too (__array_ufunc__'s reduce).
+    return np.add.reduce(g, axis=0)
 
 
 def affine_batch_b(gs: Any, y: Any, x: Any, w: Any, b: Any) -> Any:
@@ -290,16 +293,23 @@ def class_indices(labels: Any, classes: int) -> Any:
     ...
     ValueError: softmax_cross_entropy: class indices must be whole numbers in [0, 3), got ...
     """
-    labels = np.asarray(concrete_of(labels))
-    with quiet():  # nan and inf cast with an "invalid value" warning: they are refused below
+    if type(labels) is not np.ndarray:
+        labels = np.asarray(concrete_of(labels))
+    # The ufuncs' reduce, not .max() and .any(): the methods run NumPy's Python-level
+    # wrappers first, a microsecond each on a training step's path.
+    token = silence()  # nan and inf cast with an "invalid value" warning: refused below
+    try:
         indices = labels.astype(np.intp)
-        if (indices.size and indices.view(np.uintp).max() >= classes) or (
-            labels.dtype.kind not in "iu" and (indices != labels).any()
-        ):
-            raise ValueError(
-                f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
-                f"got {describe(labels)}"
-            )
+        wrong = (indices.size and np.maximum.reduce(indices.view(np.uintp)) >= classes) or (
+            labels.dtype.kind not in "iu" and np.logical_or.reduce(np.not_equal(indices, labels))
+        )
+    finally:
+        restore(token)
+    if wrong:
+        raise ValueError(
+            f"softmax_cross_entropy: class indices must be whole numbers in [0, {classes}), "
+            f"got {describe(labels)}"
+        )
     return indices
 
 
@@ -321,9 +331,10 @@ def _softmax_cross_entropy_residuals(logits: Any, labels: Any) -> tuple[float, A
     # loss, nan; only then is it computed again with the guard (m = 0 there). A loss
     # that is not nan had finite maxima, where the guard changes nothing: the numbers
     # are _softmax_cross_entropy_forward's, of softmax and log_softmax.
-    z = logits - logits.max(axis=1, keepdims=True)
+    # The ufuncs' reduce (the numbers of np.max and np.sum) without their wrappers.
+    z = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     e = np.exp(z)
-    total = e.sum(axis=1, keepdims=True)
+    total = np.add.reduce(e, axis=1, keepdims=True)
     log_total = np.log(total)
     loss = _cross_entropy(z, log_total, labels, indices, n)
     if loss != loss:
@@ -338,8 +349,8 @@ def _cross_entropy(z: Any, log_total: Any, labels: Any, indices: Any, n: int) ->
     # indices only the N picked entries are computed (as _softmax_cross_entropy_forward
     # picks them from the whole matrix: the same numbers).
     if indices is None:
-        return float(-(labels * (z - log_total)).sum() / n)
-    return float(-(z[np.arange(n), indices] - log_total[:, 0]).sum() / n)
+        return float(-np.add.reduce(labels * (z - log_total), axis=None) / n)
+    return float(-np.add.reduce(z[np.arange(n), indices] - log_total[:, 0]) / n)
 
 
 def softmax_cross_entropy_pullback_logits(
