@@ -27,6 +27,7 @@ from .._table.entry import as_float_if_scalar
 from .._table.scalar import MATH
 from .chunks import NAME, glue
 from .program import Op, Program, Var
+from .specialise import products_constant, restored, shape_of_value, summed_back
 from .symbolic import Emitter, Sym, literal
 
 __all__ = ["Compiled", "Retrace", "generate"]
@@ -69,6 +70,8 @@ _BASE: dict[str, Any] = {
     "ASF": as_float_if_scalar,
     "ARRAY64": lambda y: np.array(y, dtype=np.float64),
     "INDEX": operator.index,
+    "ADDRED": np.add.reduce,
+    "RESHAPE": np.reshape,
     "abs": abs,
 }
 
@@ -102,6 +105,7 @@ class _Writer:
         self.partials: dict[int, Any] = {}  # a float op's derivative, for the backward pass
         self.forms: dict[Any, Any] = {}  # each entry's float form, prepared (see _float_form)
         self.alias: dict[int, str] = {}  # a cotangent that is another's, unchanged
+        self.probes: dict[Any, Any] = {}  # products functions probed (see specialise)
         self.quiet = False
 
     # -- constants and templates ----------------------------------------------------------
@@ -386,14 +390,42 @@ class _Writer:
         args = ", ".join([g, y, *xs])
         if entry.residuals is not None:  # the vjps read what the forward kept
             args += f", res=b{var}"
+        values = self.program.values
+        shapes = [shape_of_value(values[o] if type(o) is int else o.value) for o in operands]
+        gshape = shape_of_value(values[var])
         out = []
         for i in needed:
             if entry.arity < 0:
                 call = self.call(vjps[0], f"{i}, {args}", params)
             else:
-                call = self.call(vjps[i], args, params)
-            out.append((i, f"COT({call})"))
+                call = self.specialised(entry, vjps[i], i, args, gshape, shapes, params)
+                call = call or self.call(vjps[i], args, params)
+            # An array operand of one or more dimensions gets an array cotangent, as
+            # it is (the vjps sum back to the operand's shape): no conversion to make.
+            out.append((i, call if shapes[i] else f"COT({call})"))
         return out
+
+    def specialised(
+        self, entry: Any, vjp: Any, i: int, args: str, gshape: Any, shapes: Any, params: Any
+    ) -> str | None:
+        """A vjp written out for the recorded shapes (see ``specialise``), or None."""
+        if entry.residuals is not None:
+            return None
+        if hasattr(vjp, "products") and vjp.position == i:
+            return summed_back(
+                self, vjp, args.split(", ", 1)[0], args, len(shapes), (gshape, shapes[i]), params
+            )
+        if hasattr(vjp, "factor") and len(shapes) == 1:
+            g, rest = args.split(", ", 1)
+            return restored(self, vjp, g, rest, len(gshape), shapes[0], params)
+        return None
+
+    def products_constant(self, products: Any, operands: int, params: Any) -> Any:
+        """What ``products`` is without its operands (see ``specialise``), probed once."""
+        key = (products, operands)
+        if key not in self.probes:
+            self.probes[key] = products_constant(products, operands, params)
+        return self.probes[key]
 
     def accumulate(self, o: int, expression: str, held: bool) -> None:
         g = f"g{o}"
