@@ -23,6 +23,7 @@ from pullback._table.entry import unbroadcast
 from .test_compile import _agree as _agree_with_trace
 from .test_compile import _variants
 
+
 def _refuse_traced_path(*xs: Any) -> Any:
     raise AssertionError("the compiled code fell back to the traced path")
 
@@ -136,7 +137,7 @@ def test_unbroadcast_written_out_is_unbroadcast(gshape: Any, shape: Any) -> None
     g = np.random.default_rng(0).normal(size=full)
     text = unbroadcast_text("g", full, shape)
     assert text is not None
-    got = eval(text, {"ADDRED": np.add.reduce, "g": g})  # noqa: S307  (our own expression)
+    got = eval(text, {"ADDRED": np.add.reduce, "g": g})  # our own expression
     want = unbroadcast(g, shape)
     assert type(got) is type(want) and np.array_equal(got, want), (text, got, want)
     assert np.shape(got) == shape
@@ -269,7 +270,7 @@ def test_traced_arguments_run_the_traced_path() -> None:
 def test_cotangents_that_alias_are_copied() -> None:
     rule = compiled(lambda p: p["a"] + p["b"])  # both cotangents are dy itself
     x = np.ones(3)
-    y, back = pb.pullback(rule, {"a": x, "b": x})
+    _, back = pb.pullback(rule, {"a": x, "b": x})
     dy = np.array([1.0, 2.0, 3.0])
     g = back(dy)
     assert g["a"].tolist() == g["b"].tolist() == [1.0, 2.0, 3.0]
