@@ -398,8 +398,8 @@ class _Writer:
             if entry.arity < 0:
                 call = self.call(vjps[0], f"{i}, {args}", params)
             else:
-                call = self.specialised(entry, vjps[i], i, args, gshape, shapes, params)
-                call = call or self.call(vjps[i], args, params)
+                written = self.specialised(entry, vjps[i], i, args, gshape, shapes, params)
+                call = written or self.call(vjps[i], args, params)
             # An array operand of one or more dimensions gets an array cotangent, as
             # it is (the vjps sum back to the operand's shape): no conversion to make.
             out.append((i, call if shapes[i] else f"COT({call})"))
@@ -442,7 +442,10 @@ class _Writer:
             # operations in the same order (its value first, then the addend).
             emitter.targets.pop()
             held_as = "(" + emitter.lines.pop().split(" = ", 1)[1] + ")"
-        if self.program.floats[o]:
+        value = self.program.values[o]
+        if self.program.floats[o] or (type(value) is np.ndarray and value.ndim):
+            # Floats, or arrays of the variable's shape (inside QUIET: ADD's context)
+            # whose sum is an array: ADD's own a + b.
             self.emitter.line(f"{g} = {held_as} + {expression}", g)
         else:
             self.emitter.line(f"{g} = ADD({held_as}, {expression})", g)

@@ -39,7 +39,7 @@ class _Opaque:
     __slots__ = ()
     __array_ufunc__ = None  # NumPy's ufuncs and operators refuse it
     __array_function__ = __array__ = __bool__ = __len__ = __iter__ = _refuse
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __neg__ = __float__ = __index__ = _refuse
     __hash__ = None  # type: ignore[assignment]
@@ -163,7 +163,7 @@ def restored(
     if kept is not None:
         expanded = f"{g}.reshape({kept!r})" if g_ndim else f"RESHAPE({g}, {kept!r})"
     factor = writer.function(vjp.factor)
-    return f"{expanded} * {factor}({args}, {writer.render(axes)}, {writer.render(keepdims)})"
+    return f"({expanded} * {factor}({args}, {writer.render(axes)}, {writer.render(keepdims)}))"
 
 
 def shape_of_value(value: Any) -> tuple[int, ...]:
