@@ -118,35 +118,41 @@ def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
 def _owned_cotangents(raw: tuple[Any, ...], leaves: list[Any], dy: Any, y: Any) -> list[Any]:
     """Each leaf's cotangent of its kind (``_like``), each array the caller's own (``owned``).
 
-    In one pass for the common case, a fresh float64 array per array leaf: an
-    array that owns its memory (``base`` None), is writable and is no other
-    cotangent nor an input. (One that owns its memory is the root of an input's
-    view only if it is that view's base itself, which no NumPy function gives
-    traced code.) Anything else goes through ``owned``, which copies what it must.
+    In one pass for the common case, a fresh float64 array for each array leaf
+    and a float for each float: arrays that own their memory (``base`` None),
+    are writable, and are neither each other nor an input. (An array that owns
+    its memory is the root of an input's view only if it is that view's base
+    itself, which no NumPy function gives traced code.) Anything else goes
+    through ``_like`` and ``owned``, which copy what they must.
     """
-    taken = set(map(id, leaves))
-    taken.add(id(dy))
-    taken.add(id(y))
     cotangents = []
-    fresh = True
+    ids = []
     for g, leaf in zip(raw, leaves, strict=True):
-        if (
-            type(g) is np.ndarray
-            and type(leaf) is np.ndarray
-            and g.shape == leaf.shape
-            and g.dtype is _FLOAT64
-        ):
-            if fresh:
-                key = id(g)
-                if g.base is None and key not in taken and g.flags.writeable:
-                    taken.add(key)
-                else:
-                    fresh = False
-        else:
-            g = _like(g, leaf)
-            fresh = fresh and type(g) is not np.ndarray
+        kind = type(g)
+        if kind is np.ndarray:
+            if not (
+                type(leaf) is np.ndarray
+                and g.shape == leaf.shape
+                and g.dtype is _FLOAT64
+                and g.base is None
+                and g.flags.writeable
+            ):
+                break
+            ids.append(id(g))
+        elif not (kind is float and type(leaf) is float):
+            break
         cotangents.append(g)
-    return cotangents if fresh else owned(cotangents, (*leaves, dy, y))
+    else:
+        fresh = set(ids)
+        if (
+            len(fresh) == len(ids)
+            and fresh.isdisjoint(map(id, leaves))
+            and id(dy) not in fresh
+            and id(y) not in fresh
+        ):
+            return cotangents
+    cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
+    return owned(cotangents, (*leaves, dy, y))
 
 
 class _Argument:
@@ -283,7 +289,12 @@ class CompiledRule:
                     else:  # another kind inside: the general path
                         return self._general_key(xs)
                     leaves.append(v)
-            elif kind is np.ndarray or kind is int:  # converted to a value, as flatten's leaves
+            elif kind is np.ndarray and x.dtype.kind in "iuf":
+                # as_value's conversion of a plain real array (a new float64 array),
+                # without making the name its errors would give.
+                key.append((x.shape, x.dtype))
+                leaves.append(np.array(x, dtype=np.float64))
+            elif kind is np.ndarray or kind is int:  # converted to a value, or refused
                 key.append((x.shape, x.dtype) if kind is np.ndarray else int)
                 leaves.append(as_value(x, _Argument(self.__name__, position)))
             else:
