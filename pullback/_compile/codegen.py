@@ -10,7 +10,10 @@ handed to the vjps as ``np.float64`` (IEEE arithmetic), cotangents of a value
 used several times added in the order the tracer adds them, operations whose
 output no cotangent reaches skipped. Every derivative is its entry's: the
 float forms are the entries' ``float_code`` lines, or their ``at_floats``
-functions (written out symbolically, see ``symbolic``, or called).
+functions (written out symbolically, see ``symbolic``, or called); a vjp
+that sums back a broadcast operand or restores reduced axes has that shape
+bookkeeping decided here, for the recorded shapes, around its entry's own
+products (see ``specialise``).
 """
 
 from __future__ import annotations
@@ -422,6 +425,8 @@ class _Writer:
 
     def products_constant(self, products: Any, operands: int, params: Any) -> Any:
         """What ``products`` is without its operands (see ``specialise``), probed once."""
+        if params:  # probed with the parameters it is given, each time
+            return products_constant(products, operands, params)
         key = (products, operands)
         if key not in self.probes:
             self.probes[key] = products_constant(products, operands, params)
