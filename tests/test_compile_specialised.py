@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import pullback as pb
-from pullback import compiled, trace
+from pullback import compiled, ops, trace
 from pullback._compile.specialise import products_constant, unbroadcast_text
 from pullback._table.binary import BINARY
 from pullback._table.entry import unbroadcast
@@ -153,7 +153,9 @@ _REDUCTIONS = [
 
 
 @pytest.mark.parametrize("axis, keepdims", _REDUCTIONS)
-@pytest.mark.parametrize("reduction", [np.max, np.min, np.prod], ids=lambda r: r.__name__)
+@pytest.mark.parametrize(
+    "reduction", [np.max, np.min, np.prod, ops.logsumexp], ids=lambda r: r.__name__
+)
 def test_reductions_restore_their_axes_as_the_traced_path(
     reduction: Any, axis: Any, keepdims: bool
 ) -> None:
