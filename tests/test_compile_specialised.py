@@ -281,3 +281,13 @@ def test_cotangents_that_alias_are_copied() -> None:
     assert not np.shares_memory(g2, big) and g2.flags.writeable
     g2[0, 0] = 9.0  # the caller's own
     assert big[0, 0] == 1.0
+
+
+def test_a_dict_gives_back_the_keys_of_this_call() -> None:
+    # 1 and 1.0 are one key (equal, one hash): one signature, and each call's own keys back.
+    rule = _strict(lambda p: sum(np.sum(v * v) for v in p.values()))
+    first = pb.gradient(rule, {1: np.ones(2)})
+    second = pb.gradient(rule, {1.0: np.full(2, 2.0)})
+    assert [type(k) for k in first] == [int] and [type(k) for k in second] == [float]
+    assert first[1].tolist() == [2.0, 2.0] and second[1.0].tolist() == [4.0, 4.0]
+    assert _variants(rule) == 1

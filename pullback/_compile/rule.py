@@ -40,8 +40,8 @@ _FAST: Any = object()  # the first item of a key made in one pass (see CompiledR
 
 class _Variant:
     """One recorded program: its compiled functions, how its output is made a value, and
-    the arguments' tree specs (the signature, its cache key, determines them: kept here,
-    they are not made again per call)."""
+    the arguments' tree specs as recorded (a one-pass key determines them: calls with such
+    a key take these, not made again per call)."""
 
     __slots__ = ("compiled", "plain_root", "specs")
 
@@ -241,8 +241,8 @@ class CompiledRule:
         g0 = ((dy * v0)) + (dy * v0)
         """
         self(*xs)
-        key, leaves = (
-            self._signature(xs) if any(type(x) is not float for x in xs) else (len(xs), xs)
+        key, leaves, _ = (
+            self._signature(xs) if any(type(x) is not float for x in xs) else (len(xs), xs, None)
         )
         for variant in self._cache.get(key) or ():
             try:
@@ -252,14 +252,15 @@ class CompiledRule:
             return variant.compiled.source
         raise ValueError(f"compiled({self.__name__}): these arguments run the traced path")
 
-    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any]]:
-        """The cache key and the leaves (as values), in one pass where it can be.
+    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+        """The cache key, the leaves (as values) and the tree specs, in one pass where it can be.
 
-        The key determines the arguments' tree specs (kept with each variant), so
-        the common arguments (floats, arrays, dicts of them, one level deep) give
-        it without walking a tree: marked ``_FAST``, dict keys sorted as
-        ``flatten`` sorts them, a shape for each float64 array, a shape and dtype
-        for any other. Anything else takes the general path (see ``_general_key``).
+        The common arguments (floats, arrays, dicts of them with str keys, one
+        level deep) give the key without walking a tree: marked ``_FAST``, dict
+        keys sorted as ``flatten`` sorts them, a shape for each float64 array, a
+        shape and dtype for any other. That key determines the specs (None here:
+        those kept with the variant). Anything else takes the general path (see
+        ``_general_key``), which gives this call's specs.
         """
         key: list[Any] = [_FAST]
         leaves: list[Any] = []
@@ -282,6 +283,8 @@ class CompiledRule:
                 for name in names:
                     v = x[name]
                     kind = type(v)
+                    if type(name) is not str:  # 1 and 1.0 are one key: the general path
+                        return self._general_key(xs)
                     if kind is np.ndarray and v.dtype is _FLOAT64:
                         key.append(v.shape)
                     elif kind is float:
@@ -299,29 +302,32 @@ class CompiledRule:
                 leaves.append(as_value(x, _Argument(self.__name__, position)))
             else:
                 return self._general_key(xs)
-        return tuple(key), leaves
+        return tuple(key), leaves, None
 
-    def _general_key(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any]]:
-        """The cache key and the leaves of any arguments (trees walked by ``flatten``)."""
+    def _general_key(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+        """The cache key, the leaves and the specs of any arguments (trees walked by flatten)."""
         key: list[Any] = []
         leaves: list[Any] = []
+        specs: list[tuple[Any, int]] = []
         for position, x in enumerate(xs, start=1):
             kind = type(x)
             if kind is dict or kind is list or kind is tuple:
                 arg_leaves, spec = flatten(x)
                 key.append(_frozen(spec))
             else:
-                arg_leaves = [x]
+                arg_leaves, spec = [x], None
             _leaves_of(arg_leaves, key, leaves, _Argument(self.__name__, position))
-        return tuple(key), leaves
+            specs.append((spec, len(arg_leaves)))
+        return tuple(key), leaves, tuple(specs)
 
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
         key: Any = len(xs)  # floats only (the hot path): their number is the signature
         leaves: Any = xs
+        specs: Any = None  # None: the variant's
         for x in xs:
             if type(x) is not float:
                 try:
-                    key, leaves = self._signature(xs)
+                    key, leaves, specs = self._signature(xs)
                 except _TracedArgument:  # nested differentiation: the tracer's business
                     return self.traced(*xs)
                 break
@@ -336,13 +342,16 @@ class CompiledRule:
                     continue
                 except (ArithmeticError, ValueError):  # a special value: the IEEE path
                     return self.traced(*xs)
+                shaped = variant.specs if specs is None else specs
                 if type(y) is float:  # a value as it is (plain or not): nothing to shape
-                    return y, CompiledPullback(self, variant, saved, leaves, xs, y)
-                return self._result(variant, y, saved, leaves, xs)
+                    return y, CompiledPullback(self, variant, saved, leaves, xs, y, shaped)
+                return self._result(variant, y, saved, leaves, xs, shaped)
             if len(variants) >= MAX_VARIANTS:
                 return self.traced(*xs)
         try:
-            variant = self._record(leaves, None if leaves is xs else _specs_of(xs))
+            if leaves is not xs and specs is None:
+                specs = _specs_of(xs)
+            variant = self._record(leaves, specs)
         except Unstageable as why:
             if why.permanent:
                 with self._lock:
@@ -364,7 +373,7 @@ class CompiledRule:
         except (Retrace, ArithmeticError, ValueError):
             # A special value, or a function that is not one of its arguments alone.
             return self.traced(*xs)
-        return self._result(variant, y, saved, leaves, xs)
+        return self._result(variant, y, saved, leaves, xs, specs)
 
     def _record(self, leaves: list[Any], specs: Any) -> _Variant:
         program = Program()
@@ -400,6 +409,7 @@ class CompiledRule:
         saved: tuple[Any, ...],
         leaves: list[Any],
         xs: tuple[Any, ...],
+        specs: Any,
     ) -> tuple[Any, Callable[[Any], Any]]:
         if variant.plain_root:
             raw = y
@@ -408,13 +418,13 @@ class CompiledRule:
                 y = y.copy()
         if type(y) is np.ndarray:
             y = owned([y], tuple(leaves))[0]
-        return y, CompiledPullback(self, variant, saved, leaves, xs, y)
+        return y, CompiledPullback(self, variant, saved, leaves, xs, y, specs)
 
 
 class CompiledPullback:
     """The backward pass of one compiled call: the compiled backward function, then shaping."""
 
-    __slots__ = ("_leaves", "_rule", "_saved", "_variant", "_xs", "_y")
+    __slots__ = ("_leaves", "_rule", "_saved", "_specs", "_variant", "_xs", "_y")
 
     def __init__(
         self,
@@ -424,6 +434,7 @@ class CompiledPullback:
         leaves: list[Any],
         xs: tuple[Any, ...],
         y: Any,
+        specs: Any,
     ) -> None:
         self._rule = rule
         self._variant = variant
@@ -431,6 +442,7 @@ class CompiledPullback:
         self._leaves = leaves
         self._xs = xs
         self._y = y
+        self._specs = specs
 
     def __repr__(self) -> str:
         return f"<pullback of {self._rule!r}>"
@@ -446,7 +458,7 @@ class CompiledPullback:
         except (ArithmeticError, ValueError):  # a special value: the IEEE path
             return self._rule.traced(*self._xs)[1](dy)
         leaves = self._leaves
-        specs = self._variant.specs
+        specs = self._specs
         if specs is None:  # float arguments: float cotangents (0.0 where none arrived)
             for g in raw:
                 if type(g) is not float:
