@@ -18,7 +18,8 @@ Three tables, every row of one group sampled round-robin in one process:
    784 → 50 → 10 batch 100), each version stepping its own parameters again
    and again as a training loop does: the book's network updated in place,
    pullback with the functional ``sgd_step`` (new arrays each step) and with
-   the example's ``sgd_step_in_place``, and, when installed, jax.jit of the
+   the example's ``sgd_step_in_place`` (also with ``pb.compiled`` of the rules'
+   and of the plain NumPy loss), and, when installed, jax.jit of the
    whole step and PyTorch (CPU, one thread). One step of each is checked to
    agree first.
 3. Minor page faults per step (``resource.getrusage`` ``ru_minflt``) of those
@@ -177,6 +178,23 @@ def rules_train_step(params: Params, x: Any, labels: Any, learning_rate: float) 
 def rules_step_in_place(params: Params, x: Any, labels: Any, learning_rate: float) -> None:
     """The network rules' step into the caller's own parameter arrays (the example's pattern)."""
     example.sgd_step_in_place(params, pb.gradient(rules_loss, params, x, labels)[0], learning_rate)
+
+
+compiled_rules_loss = pb.compiled(network_loss)
+compiled_plain_loss = pb.compiled(example.loss)
+
+
+def compiled_step_in_place(params: Params, x: Any, labels: Any, learning_rate: float) -> None:
+    """The network rules' step with ``pb.compiled`` (straight-line code), in place."""
+    grads = pb.gradient(compiled_rules_loss, params, x, labels)[0]
+    example.sgd_step_in_place(params, grads, learning_rate)
+
+
+def compiled_plain_step_in_place(params: Params, x: Any, t: Any, learning_rate: float) -> None:
+    """The example's plain NumPy loss with ``pb.compiled``, in place."""
+    example.sgd_step_in_place(
+        params, pb.gradient(compiled_plain_loss, params, x, t)[0], learning_rate
+    )
 
 
 def params_only_step(x: Any, labels: Any, learning_rate: float) -> Callable[[Params], None]:
@@ -385,6 +403,14 @@ def step_versions(
             "pullback, network rules, parameters' gradient only, sgd_step_in_place",
             Loop(params_only_step(x, labels, lr), params),
         ),
+        (
+            "pullback compiled, network rules, sgd_step_in_place",
+            Loop(partial(compiled_step_in_place, **rules), params),
+        ),
+        (
+            "pullback compiled, plain NumPy loss, sgd_step_in_place",
+            Loop(partial(compiled_plain_step_in_place, x=x, t=t, learning_rate=lr), params),
+        ),
     ]
 
 
@@ -402,7 +428,13 @@ def versions_at(size: tuple[int, int, int], batch: int) -> list[tuple[str, Calla
     plain = example.train_step(params, x, t, lr)[0]
     only = {k: v.copy() for k, v in params.items()}
     params_only_step(x, labels, lr)(only)
+    fast = {k: v.copy() for k, v in params.items()}
+    compiled_step_in_place(fast, x, labels, lr)
+    fast_plain = {k: v.copy() for k, v in params.items()}
+    compiled_plain_step_in_place(fast_plain, x, t, lr)
     for k in params:
+        assert np.array_equal(functional[k], fast[k]), k  # compiled: the traced bits
+        assert np.allclose(fast_plain[k], plain[k], rtol=0.0, atol=1e-12), k
         assert np.allclose(functional[k], book.params[k], rtol=0.0, atol=1e-12), k
         assert np.array_equal(functional[k], in_place[k]), k  # the same arithmetic
         assert np.array_equal(functional[k], only[k]), k

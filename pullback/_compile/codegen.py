@@ -10,7 +10,10 @@ handed to the vjps as ``np.float64`` (IEEE arithmetic), cotangents of a value
 used several times added in the order the tracer adds them, operations whose
 output no cotangent reaches skipped. Every derivative is its entry's: the
 float forms are the entries' ``float_code`` lines, or their ``at_floats``
-functions (written out symbolically, see ``symbolic``, or called).
+functions (written out symbolically, see ``symbolic``, or called); a vjp
+that sums back a broadcast operand or restores reduced axes has that shape
+bookkeeping decided here, for the recorded shapes, around its entry's own
+products (see ``specialise``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .._table.entry import as_float_if_scalar
 from .._table.scalar import MATH
 from .chunks import NAME, glue
 from .program import Op, Program, Var
+from .specialise import products_constant, restored, shape_of_value, summed_back
 from .symbolic import Emitter, Sym, literal
 
 __all__ = ["Compiled", "Retrace", "generate"]
@@ -69,6 +73,8 @@ _BASE: dict[str, Any] = {
     "ASF": as_float_if_scalar,
     "ARRAY64": lambda y: np.array(y, dtype=np.float64),
     "INDEX": operator.index,
+    "ADDRED": np.add.reduce,
+    "RESHAPE": np.reshape,
     "abs": abs,
 }
 
@@ -102,6 +108,7 @@ class _Writer:
         self.partials: dict[int, Any] = {}  # a float op's derivative, for the backward pass
         self.forms: dict[Any, Any] = {}  # each entry's float form, prepared (see _float_form)
         self.alias: dict[int, str] = {}  # a cotangent that is another's, unchanged
+        self.probes: dict[Any, Any] = {}  # products functions probed (see specialise)
         self.quiet = False
 
     # -- constants and templates ----------------------------------------------------------
@@ -386,14 +393,44 @@ class _Writer:
         args = ", ".join([g, y, *xs])
         if entry.residuals is not None:  # the vjps read what the forward kept
             args += f", res=b{var}"
+        values = self.program.values
+        shapes = [shape_of_value(values[o] if type(o) is int else o.value) for o in operands]
+        gshape = shape_of_value(values[var])
         out = []
         for i in needed:
             if entry.arity < 0:
                 call = self.call(vjps[0], f"{i}, {args}", params)
             else:
-                call = self.call(vjps[i], args, params)
-            out.append((i, f"COT({call})"))
+                written = self.specialised(entry, vjps[i], i, args, gshape, shapes, params)
+                call = written or self.call(vjps[i], args, params)
+            # An array operand of one or more dimensions gets an array cotangent, as
+            # it is (the vjps sum back to the operand's shape): no conversion to make.
+            out.append((i, call if shapes[i] else f"COT({call})"))
         return out
+
+    def specialised(
+        self, entry: Any, vjp: Any, i: int, args: str, gshape: Any, shapes: Any, params: Any
+    ) -> str | None:
+        """A vjp written out for the recorded shapes (see ``specialise``), or None."""
+        if entry.residuals is not None:
+            return None
+        if hasattr(vjp, "products") and vjp.position == i:
+            return summed_back(
+                self, vjp, args.split(", ", 1)[0], args, len(shapes), (gshape, shapes[i]), params
+            )
+        if hasattr(vjp, "factor") and len(shapes) == 1:
+            g, rest = args.split(", ", 1)
+            return restored(self, vjp, g, rest, len(gshape), shapes[0], params)
+        return None
+
+    def products_constant(self, products: Any, operands: int, params: Any) -> Any:
+        """What ``products`` is without its operands (see ``specialise``), probed once."""
+        if params:  # probed with the parameters it is given, each time
+            return products_constant(products, operands, params)
+        key = (products, operands)
+        if key not in self.probes:
+            self.probes[key] = products_constant(products, operands, params)
+        return self.probes[key]
 
     def accumulate(self, o: int, expression: str, held: bool) -> None:
         g = f"g{o}"
@@ -410,7 +447,10 @@ class _Writer:
             # operations in the same order (its value first, then the addend).
             emitter.targets.pop()
             held_as = "(" + emitter.lines.pop().split(" = ", 1)[1] + ")"
-        if self.program.floats[o]:
+        value = self.program.values[o]
+        if self.program.floats[o] or (type(value) is np.ndarray and value.ndim):
+            # Floats, or arrays of the variable's shape (inside QUIET: ADD's context)
+            # whose sum is an array: ADD's own a + b.
             self.emitter.line(f"{g} = {held_as} + {expression}", g)
         else:
             self.emitter.line(f"{g} = ADD({held_as}, {expression})", g)

@@ -35,16 +35,20 @@ MAX_VARIANTS = 8
 """Programs kept per signature; past that, a call whose guards all fail runs the traced path."""
 
 _MISSING: Any = object()
+_FAST: Any = object()  # the first item of a key made in one pass (see CompiledRule._signature)
 
 
 class _Variant:
-    """One recorded program: its compiled functions and how its output is made a value."""
+    """One recorded program: its compiled functions, how its output is made a value, and
+    the arguments' tree specs as recorded (a one-pass key determines them: calls with such
+    a key take these, not made again per call)."""
 
-    __slots__ = ("compiled", "plain_root")
+    __slots__ = ("compiled", "plain_root", "specs")
 
-    def __init__(self, compiled: Compiled, plain_root: bool) -> None:
+    def __init__(self, compiled: Compiled, plain_root: bool, specs: Any) -> None:
         self.compiled = compiled
         self.plain_root = plain_root
+        self.specs = specs
 
 
 def _frozen(spec: Any) -> Any:
@@ -87,6 +91,19 @@ def _leaves_of(arg_leaves: list[Any], key: list[Any], leaves: list[Any], where: 
             leaves.append(as_value(leaf, where))
 
 
+def _specs_of(xs: tuple[Any, ...]) -> tuple[tuple[Any, int], ...]:
+    """Each argument's tree spec (None: a single value) and its number of leaves."""
+    specs = []
+    for x in xs:
+        kind = type(x)
+        if kind is dict or kind is list or kind is tuple:
+            arg_leaves, spec = flatten(x)
+            specs.append((spec, len(arg_leaves)))
+        else:
+            specs.append((None, 1))
+    return tuple(specs)
+
+
 def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
     """One value or tree per argument, from the leaves and the specs."""
     out = []
@@ -96,6 +113,46 @@ def _rebuild(leaves: list[Any], specs: Any) -> list[Any]:
         out.append(part[0] if spec is None else unflatten(spec, part))
         start += count
     return out
+
+
+def _owned_cotangents(raw: tuple[Any, ...], leaves: list[Any], dy: Any, y: Any) -> list[Any]:
+    """Each leaf's cotangent of its kind (``_like``), each array the caller's own (``owned``).
+
+    In one pass for the common case, a fresh float64 array for each array leaf
+    and a float for each float: arrays that own their memory (``base`` None),
+    are writable, and are neither each other nor an input. (An array that owns
+    its memory is the root of an input's view only if it is that view's base
+    itself, which no NumPy function gives traced code.) Anything else goes
+    through ``_like`` and ``owned``, which copy what they must.
+    """
+    cotangents = []
+    ids = []
+    for g, leaf in zip(raw, leaves, strict=True):
+        kind = type(g)
+        if kind is np.ndarray:
+            if not (
+                type(leaf) is np.ndarray
+                and g.shape == leaf.shape
+                and g.dtype is _FLOAT64
+                and g.base is None
+                and g.flags.writeable
+            ):
+                break
+            ids.append(id(g))
+        elif not (kind is float and type(leaf) is float):
+            break
+        cotangents.append(g)
+    else:
+        fresh = set(ids)
+        if (
+            len(fresh) == len(ids)
+            and fresh.isdisjoint(map(id, leaves))
+            and id(dy) not in fresh
+            and id(y) not in fresh
+        ):
+            return cotangents
+    cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
+    return owned(cotangents, (*leaves, dy, y))
 
 
 class _Argument:
@@ -184,7 +241,9 @@ class CompiledRule:
         g0 = ((dy * v0)) + (dy * v0)
         """
         self(*xs)
-        key, leaves, _ = self._signature(xs)
+        key, leaves, _ = (
+            self._signature(xs) if any(type(x) is not float for x in xs) else (len(xs), xs, None)
+        )
         for variant in self._cache.get(key) or ():
             try:
                 variant.compiled.forward(*leaves)
@@ -193,13 +252,60 @@ class CompiledRule:
             return variant.compiled.source
         raise ValueError(f"compiled({self.__name__}): these arguments run the traced path")
 
-    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, Any, Any]:
-        """The cache key, the leaves (as values), and the tree specs (None: all single values)."""
-        for x in xs:
-            if type(x) is not float:
-                break
-        else:
-            return len(xs), xs, None
+    def _signature(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+        """The cache key, the leaves (as values) and the tree specs, in one pass where it can be.
+
+        The common arguments (floats, arrays, dicts of them with str keys, one
+        level deep) give the key without walking a tree: marked ``_FAST``, dict
+        keys sorted as ``flatten`` sorts them, a shape for each float64 array, a
+        shape and dtype for any other. That key determines the specs (None here:
+        those kept with the variant). Anything else takes the general path (see
+        ``_general_key``), which gives this call's specs.
+        """
+        key: list[Any] = [_FAST]
+        leaves: list[Any] = []
+        for position, x in enumerate(xs, start=1):
+            kind = type(x)
+            if kind is np.ndarray and x.dtype is _FLOAT64:
+                key.append(x.shape)
+                leaves.append(x)
+            elif kind is float:
+                key.append(float)
+                leaves.append(x)
+            elif kind is dict:
+                names = list(x)
+                try:  # noqa: SIM105  (as flatten orders a dict's leaves)
+                    names.sort()
+                except TypeError:
+                    pass
+                key.append(dict)
+                key.append(tuple(names))
+                for name in names:
+                    v = x[name]
+                    kind = type(v)
+                    if type(name) is not str:  # 1 and 1.0 are one key: the general path
+                        return self._general_key(xs)
+                    if kind is np.ndarray and v.dtype is _FLOAT64:
+                        key.append(v.shape)
+                    elif kind is float:
+                        key.append(float)
+                    else:  # another kind inside: the general path
+                        return self._general_key(xs)
+                    leaves.append(v)
+            elif kind is np.ndarray and x.dtype.kind in "iuf":
+                # as_value's conversion of a plain real array (a new float64 array),
+                # without making the name its errors would give.
+                key.append((x.shape, x.dtype))
+                leaves.append(np.array(x, dtype=np.float64))
+            elif kind is np.ndarray or kind is int:  # converted to a value, or refused
+                key.append((x.shape, x.dtype) if kind is np.ndarray else int)
+                leaves.append(as_value(x, _Argument(self.__name__, position)))
+            else:
+                return self._general_key(xs)
+        return tuple(key), leaves, None
+
+    def _general_key(self, xs: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+        """The cache key, the leaves and the specs of any arguments (trees walked by flatten)."""
         key: list[Any] = []
         leaves: list[Any] = []
         specs: list[tuple[Any, int]] = []
@@ -217,7 +323,7 @@ class CompiledRule:
     def __call__(self, *xs: Any) -> tuple[Any, Callable[[Any], Any]]:
         key: Any = len(xs)  # floats only (the hot path): their number is the signature
         leaves: Any = xs
-        specs: Any = None
+        specs: Any = None  # None: the variant's
         for x in xs:
             if type(x) is not float:
                 try:
@@ -236,12 +342,15 @@ class CompiledRule:
                     continue
                 except (ArithmeticError, ValueError):  # a special value: the IEEE path
                     return self.traced(*xs)
+                shaped = variant.specs if specs is None else specs
                 if type(y) is float:  # a value as it is (plain or not): nothing to shape
-                    return y, CompiledPullback(self, variant.compiled, saved, leaves, specs, xs, y)
-                return self._result(variant, y, saved, leaves, specs, xs)
+                    return y, CompiledPullback(self, variant, saved, leaves, xs, y, shaped)
+                return self._result(variant, y, saved, leaves, xs, shaped)
             if len(variants) >= MAX_VARIANTS:
                 return self.traced(*xs)
         try:
+            if leaves is not xs and specs is None:
+                specs = _specs_of(xs)
             variant = self._record(leaves, specs)
         except Unstageable as why:
             if why.permanent:
@@ -264,7 +373,7 @@ class CompiledRule:
         except (Retrace, ArithmeticError, ValueError):
             # A special value, or a function that is not one of its arguments alone.
             return self.traced(*xs)
-        return self._result(variant, y, saved, leaves, specs, xs)
+        return self._result(variant, y, saved, leaves, xs, specs)
 
     def _record(self, leaves: list[Any], specs: Any) -> _Variant:
         program = Program()
@@ -285,7 +394,7 @@ class CompiledRule:
             root = Const(as_value(out, f"compiled({self.__name__})"))
         else:
             raise self._not_a_value(out)
-        return _Variant(generate(program, len(leaves), root), plain)
+        return _Variant(generate(program, len(leaves), root), plain, specs)
 
     def _not_a_value(self, out: Any) -> TypeError:
         return TypeError(
@@ -299,8 +408,8 @@ class CompiledRule:
         y: Any,
         saved: tuple[Any, ...],
         leaves: list[Any],
-        specs: Any,
         xs: tuple[Any, ...],
+        specs: Any,
     ) -> tuple[Any, Callable[[Any], Any]]:
         if variant.plain_root:
             raw = y
@@ -309,31 +418,31 @@ class CompiledRule:
                 y = y.copy()
         if type(y) is np.ndarray:
             y = owned([y], tuple(leaves))[0]
-        return y, CompiledPullback(self, variant.compiled, saved, leaves, specs, xs, y)
+        return y, CompiledPullback(self, variant, saved, leaves, xs, y, specs)
 
 
 class CompiledPullback:
     """The backward pass of one compiled call: the compiled backward function, then shaping."""
 
-    __slots__ = ("_compiled", "_leaves", "_rule", "_saved", "_specs", "_xs", "_y")
+    __slots__ = ("_leaves", "_rule", "_saved", "_specs", "_variant", "_xs", "_y")
 
     def __init__(
         self,
         rule: CompiledRule,
-        compiled: Compiled,
+        variant: _Variant,
         saved: tuple[Any, ...],
         leaves: list[Any],
-        specs: Any,
         xs: tuple[Any, ...],
         y: Any,
+        specs: Any,
     ) -> None:
         self._rule = rule
-        self._compiled = compiled
+        self._variant = variant
         self._saved = saved
         self._leaves = leaves
-        self._specs = specs
         self._xs = xs
         self._y = y
+        self._specs = specs
 
     def __repr__(self) -> str:
         return f"<pullback of {self._rule!r}>"
@@ -345,7 +454,7 @@ class CompiledPullback:
                 return self._rule.traced(*self._xs)[1](dy)
             dy = cotangent_for(dy, y, f"the pullback of {self._rule!r}")
         try:
-            raw = self._compiled.backward(dy, self._saved)
+            raw = self._variant.compiled.backward(dy, self._saved)
         except (ArithmeticError, ValueError):  # a special value: the IEEE path
             return self._rule.traced(*self._xs)[1](dy)
         leaves = self._leaves
@@ -356,7 +465,6 @@ class CompiledPullback:
                     cotangents = [_like(g, 0.0) for g in raw]
                     return cotangents[0] if len(cotangents) == 1 else tuple(cotangents)
             return raw[0] if len(raw) == 1 else raw
-        cotangents = [_like(g, leaf) for g, leaf in zip(raw, leaves, strict=True)]
-        owned(cotangents, (*leaves, dy, y))
+        cotangents = _owned_cotangents(raw, leaves, dy, y)
         per_argument = _rebuild(cotangents, specs)
         return per_argument[0] if len(per_argument) == 1 else tuple(per_argument)

@@ -308,6 +308,10 @@ def summed_back(products: Vjp, position: int, name: str) -> tuple[Vjp, BatchVjp]
 
     vjp.__name__ = vjp.__qualname__ = name
     batch.__name__ = batch.__qualname__ = f"{name}_batch"
+    # What the vjp is made of, for code that knows the shapes before the call (a
+    # compiled function sums back as unbroadcast would, without asking).
+    vjp.products = products  # type: ignore[attr-defined]
+    vjp.position = position  # type: ignore[attr-defined]
     return vjp, batch
 
 
@@ -403,6 +407,7 @@ def reduced(factor: Vjp, name: str) -> tuple[Vjp, BatchVjp]:
 
     vjp.__name__ = vjp.__qualname__ = name
     batch.__name__ = batch.__qualname__ = f"{name}_batch"
+    vjp.factor = factor  # type: ignore[attr-defined]  # as summed_back's products
     return vjp, batch
 
 
